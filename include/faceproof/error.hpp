@@ -1,0 +1,41 @@
+// faceproof — the one error type of the library.
+//
+// Every failure inside the library is thrown as faceproof::Error with a stable code.
+// Boundaries translate the code exactly once: the CLI into an exit code (src/cli/exit_codes.cpp),
+// the HTTP service into a status and a JSON error object.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace faceproof {
+
+enum class ErrorCode {
+    invalid_argument,    // the caller asked for something impossible (bad option, bad value)
+    image_unreadable,    // not an image, unsupported format, truncated or corrupt data, empty input
+    image_too_large,     // byte or pixel limits exceeded (checked from the header, before decoding)
+    no_face,             // decoding worked but no face was found
+    model_missing,       // a model file is not in the model directory
+    model_corrupt,       // a model file is there but its SHA-256 is not the pinned one
+    model_fetch_failed,  // `models fetch` could not obtain or check the package
+    template_invalid,    // a serialized template is malformed, truncated or fails its checksum
+    template_mismatch,   // two templates come from different models or dimensions
+    calibration_invalid, // the calibration file is missing, malformed or lacks an operating point
+    io_error,            // a file could not be read or written
+    internal,            // a bug or an unexpected failure of a dependency
+};
+
+// Stable snake_case name of the code, used in JSON ("error.code") and logs.
+std::string_view to_string(ErrorCode code) noexcept;
+
+class Error : public std::runtime_error {
+public:
+    Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+    ErrorCode code() const noexcept { return code_; }
+
+private:
+    ErrorCode code_;
+};
+
+}  // namespace faceproof

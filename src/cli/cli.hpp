@@ -1,0 +1,55 @@
+// Shared pieces of the `faceproof` command line: global options, the one output printer, and the
+// registration function of each command (one file per command).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "faceproof/error.hpp"
+#include "faceproof/models.hpp"
+
+namespace faceproof {
+struct BatchItem;
+}
+
+namespace faceproof::cli {
+
+// Exit codes of every command (README "Exit codes").
+enum ExitCode : int { exit_ok = 0, exit_no_match = 1, exit_cannot_decide = 2, exit_usage = 64 };
+
+struct Context {
+    std::optional<std::filesystem::path> models_dir;
+    bool json = false;
+    // The action of the command that was parsed; returns the exit code.
+    std::function<int()> action;
+
+    std::shared_ptr<const ModelSet> open_models() const;
+};
+
+// All command output goes through here: JSON on stdout with --json, else the text form.
+void print(const Context& context, const nlohmann::json& json, const std::function<void(std::ostream&)>& text);
+// The one place errors become exit codes and messages.
+int report_error(const Context& context, const Error& error);
+
+// Templates of image files on `threads` cores (0 = all) with a progress bar on stderr.
+std::vector<BatchItem> templates_with_progress(const Context& context, const std::vector<std::filesystem::path>& images,
+                                               int threads, const std::string& label);
+
+// Adds --json to a subcommand.
+void add_json_flag(CLI::App& command, Context& context);
+
+void register_verify(CLI::App& app, Context& context);
+void register_detect(CLI::App& app, Context& context);
+void register_template(CLI::App& app, Context& context);  // template + compare
+void register_eval(CLI::App& app, Context& context);
+void register_calibrate(CLI::App& app, Context& context);
+void register_models(CLI::App& app, Context& context);
+
+}  // namespace faceproof::cli

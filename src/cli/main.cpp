@@ -1,0 +1,39 @@
+// `faceproof` — thin command line over the library. Parsing and dispatch only; each command lives
+// in its own file, errors become exit codes in report_error().
+#include <iostream>
+
+#include "cli/cli.hpp"
+
+int main(int argc, char** argv) {
+    using namespace faceproof;
+    cli::Context context;
+    CLI::App app{"faceproof — identity proofing by face: verify that a live capture shows the owner of an ID portrait"};
+    app.require_subcommand(1);
+    app.fallthrough();  // global options may follow the command name too
+    app.add_option("--models", context.models_dir,
+                   "Model directory (default: $FACEPROOF_MODELS, else ~/.local/share/faceproof/models)");
+    cli::register_verify(app, context);
+    cli::register_detect(app, context);
+    cli::register_template(app, context);
+    cli::register_eval(app, context);
+    cli::register_calibrate(app, context);
+    cli::register_models(app, context);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return cli::exit_usage;
+    }
+    try {
+        return context.action ? context.action() : cli::exit_usage;
+    } catch (const Error& e) {
+        return cli::report_error(context, e);
+    } catch (const std::exception& e) {
+        return cli::report_error(context, Error(ErrorCode::internal, e.what()));
+    }
+}

@@ -1,0 +1,214 @@
+// RFB-320 face detector (fr_detect) with the fallbacks ID images need.
+//
+// The exported network already decodes its priors: outputs are "boxes" (N x 4 corner boxes in
+// [0,1] of the 320x240 input) and "scores" (N x 2, background/face). Preprocessing lives here
+// and nowhere else: RGB, (x - 127) / 128, 320x240.
+#include "detect/face_detector.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "detect/rotation.hpp"
+#include "faceproof/error.hpp"
+#include "util/dnn_net.hpp"
+
+namespace faceproof {
+
+float intersection_over_union(const cv::Rect2f& a, const cv::Rect2f& b) {
+    const float inter = (a & b).area();
+    const float uni = a.area() + b.area() - inter;
+    return uni > 0 ? inter / uni : 0.f;
+}
+
+cv::Rect2f clip_box(const cv::Rect2f& box, const cv::Size& size) {
+    const float x1 = std::clamp(box.x, 0.f, static_cast<float>(size.width));
+    const float y1 = std::clamp(box.y, 0.f, static_cast<float>(size.height));
+    const float x2 = std::clamp(box.x + box.width, 0.f, static_cast<float>(size.width));
+    const float y2 = std::clamp(box.y + box.height, 0.f, static_cast<float>(size.height));
+    return {x1, y1, std::max(0.f, x2 - x1), std::max(0.f, y2 - y1)};
+}
+
+std::vector<int> non_max_suppression(const std::vector<cv::Rect2f>& boxes, const std::vector<float>& scores,
+                                     float iou_threshold) {
+    if (boxes.size() != scores.size())
+        throw Error(ErrorCode::invalid_argument, "non_max_suppression: boxes and scores differ in length");
+    std::vector<int> order(boxes.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return scores[a] > scores[b]; });
+    std::vector<int> kept;
+    for (int candidate : order) {
+        bool overlaps = false;
+        for (int k : kept) {
+            if (intersection_over_union(boxes[candidate], boxes[k]) > iou_threshold) {
+                overlaps = true;
+                break;
+            }
+        }
+        if (!overlaps) kept.push_back(candidate);
+    }
+    return kept;
+}
+
+namespace {
+
+constexpr int kInputWidth = 320;
+constexpr int kInputHeight = 240;
+// A tile of this many source pixels is shown to the network at half size, so a face of ~40 px
+// eye-to-chin (a ~55 px box) still spans ~27 px, well above the smallest prior (10 px).
+constexpr int kTileWidth = 640;
+constexpr int kTileHeight = 480;
+
+struct Candidate {
+    cv::Rect2f box;
+    float score;
+};
+
+class RfbFaceDetector final : public FaceDetector {
+public:
+    RfbFaceDetector(const ModelSet& models, const DetectorOptions& options)
+        : net_(load_network(models, "fr_detect")), options_(options),
+          input_(std::vector<int>{1, 3, kInputHeight, kInputWidth}, CV_32F) {
+        output_names_ = {"boxes", "scores"};
+    }
+
+    std::vector<Face> detect(const cv::Mat& bgr) override {
+        if (bgr.empty() || bgr.type() != CV_8UC3)
+            throw Error(ErrorCode::invalid_argument, "detect: expected a non-empty 8-bit BGR image");
+        for (int rotation : {0, 90, 270, 180}) {
+            if (rotation != 0 && !options_.try_rotations) break;
+            const cv::Mat upright = rotate_clockwise(bgr, rotation);
+            std::vector<Candidate> found = detect_upright(upright);
+            if (found.empty()) continue;
+            std::vector<Face> faces;
+            for (const Candidate& c : found) {
+                Face face;
+                face.box = box_from_rotated(c.box, bgr.size(), rotation);
+                face.detection_score = c.score;
+                face.rotation = rotation;
+                faces.push_back(face);
+            }
+            return faces;
+        }
+        return {};
+    }
+
+private:
+    // Whole image first; then, only while nothing is found, the padded and the tiled views.
+    std::vector<Candidate> detect_upright(const cv::Mat& image) {
+        std::vector<Candidate> found = run_view(image, {0, 0});
+        if (found.empty() && options_.pad_tight_crops) found = detect_padded(image);
+        if (found.empty() && options_.tile_large_images &&
+            (image.cols > kTileWidth || image.rows > kTileHeight))
+            found = detect_tiled(image);
+        return finish(std::move(found), image.size());
+    }
+
+    // A face filling the frame is larger than the largest prior; surround it with a neutral border.
+    std::vector<Candidate> detect_padded(const cv::Mat& image) {
+        const int pad = std::max(image.cols, image.rows) / 2;
+        cv::Mat padded;
+        cv::copyMakeBorder(image, padded, pad, pad, pad, pad, cv::BORDER_CONSTANT, cv::mean(image));
+        std::vector<Candidate> found = run_view(padded, {0, 0});
+        for (Candidate& c : found) c.box -= cv::Point2f(static_cast<float>(pad), static_cast<float>(pad));
+        return found;
+    }
+
+    std::vector<Candidate> detect_tiled(const cv::Mat& image) {
+        std::vector<Candidate> found;
+        const int step_x = kTileWidth * 3 / 4, step_y = kTileHeight * 3 / 4;
+        for (int y = 0;; y += step_y) {
+            const int y0 = std::min(y, std::max(0, image.rows - kTileHeight));
+            for (int x = 0;; x += step_x) {
+                const int x0 = std::min(x, std::max(0, image.cols - kTileWidth));
+                const cv::Rect tile(x0, y0, std::min(kTileWidth, image.cols), std::min(kTileHeight, image.rows));
+                std::vector<Candidate> in_tile = run_view(image(tile), tile.tl());
+                found.insert(found.end(), in_tile.begin(), in_tile.end());
+                if (x0 + kTileWidth >= image.cols) break;
+            }
+            if (y0 + kTileHeight >= image.rows) break;
+        }
+        return found;
+    }
+
+    // Letterboxes view into the 320x240 input (keeping its aspect ratio) and returns the faces in
+    // the coordinates of the parent image (view origin at offset).
+    std::vector<Candidate> run_view(const cv::Mat& view, cv::Point offset) {
+        const double scale = std::min(static_cast<double>(kInputWidth) / view.cols,
+                                      static_cast<double>(kInputHeight) / view.rows);
+        const cv::Size scaled(std::max(1, static_cast<int>(view.cols * scale + 0.5)),
+                              std::max(1, static_cast<int>(view.rows * scale + 0.5)));
+        cv::Mat canvas(kInputHeight, kInputWidth, CV_8UC3, cv::Scalar(127, 127, 127));
+        cv::resize(view, canvas(cv::Rect({0, 0}, scaled)), scaled, 0, 0,
+                   scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+        fill_input(canvas);
+        net_.setInput(input_);
+        net_.forward(outputs_, output_names_);
+
+        const cv::Mat& boxes = outputs_[0];
+        const cv::Mat& scores = outputs_[1];
+        const int n = boxes.size[1];
+        const float* b = boxes.ptr<float>();
+        const float* s = scores.ptr<float>();
+        std::vector<Candidate> found;
+        for (int i = 0; i < n; ++i) {
+            const float score = s[2 * i + 1];
+            if (score < options_.score_threshold) continue;
+            const float x1 = b[4 * i] * kInputWidth / static_cast<float>(scale);
+            const float y1 = b[4 * i + 1] * kInputHeight / static_cast<float>(scale);
+            const float x2 = b[4 * i + 2] * kInputWidth / static_cast<float>(scale);
+            const float y2 = b[4 * i + 3] * kInputHeight / static_cast<float>(scale);
+            if (x2 <= x1 || y2 <= y1) continue;
+            found.push_back({cv::Rect2f(x1 + offset.x, y1 + offset.y, x2 - x1, y2 - y1), score});
+        }
+        return found;
+    }
+
+    // RGB planes, (x - 127) / 128, written straight into the reused input blob.
+    void fill_input(const cv::Mat& canvas) {
+        const int plane = kInputWidth * kInputHeight;
+        float* r = input_.ptr<float>();
+        float* g = r + plane;
+        float* bl = g + plane;
+        for (int y = 0; y < kInputHeight; ++y) {
+            const cv::Vec3b* row = canvas.ptr<cv::Vec3b>(y);
+            for (int x = 0; x < kInputWidth; ++x) {
+                const int i = y * kInputWidth + x;
+                bl[i] = (row[x][0] - 127.f) / 128.f;
+                g[i] = (row[x][1] - 127.f) / 128.f;
+                r[i] = (row[x][2] - 127.f) / 128.f;
+            }
+        }
+    }
+
+    std::vector<Candidate> finish(std::vector<Candidate> found, cv::Size size) const {
+        std::vector<cv::Rect2f> boxes;
+        std::vector<float> scores;
+        for (Candidate& c : found) {
+            c.box = clip_box(c.box, size);
+            boxes.push_back(c.box);
+            scores.push_back(c.score);
+        }
+        std::vector<Candidate> kept;
+        for (int i : non_max_suppression(boxes, scores, options_.nms_iou)) {
+            if (found[i].box.width >= 4 && found[i].box.height >= 4) kept.push_back(found[i]);
+        }
+        return kept;
+    }
+
+    cv::dnn::Net net_;
+    DetectorOptions options_;
+    cv::Mat input_;
+    std::vector<cv::Mat> outputs_;
+    std::vector<cv::String> output_names_;
+};
+
+}  // namespace
+
+std::unique_ptr<FaceDetector> FaceDetector::create(const ModelSet& models, const DetectorOptions& options) {
+    return std::make_unique<RfbFaceDetector>(models, options);
+}
+
+}  // namespace faceproof

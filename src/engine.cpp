@@ -1,0 +1,155 @@
+#include "faceproof/engine.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "align/aligner.hpp"
+#include "detect/face_detector.hpp"
+#include "detect/rotation.hpp"
+#include "embed/embedder.hpp"
+#include "faceproof/error.hpp"
+#include "landmarks/landmarker.hpp"
+
+namespace faceproof {
+namespace {
+
+class Stopwatch {
+public:
+    double lap_ms() {
+        const auto now = std::chrono::steady_clock::now();
+        const double ms = std::chrono::duration<double, std::milli>(now - start_).count();
+        start_ = now;
+        return ms;
+    }
+
+private:
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+void add(StageTimings* timings, const char* stage, double ms) {
+    if (timings) (*timings)[stage] += ms;
+}
+
+class PipelineEngine final : public Engine {
+public:
+    PipelineEngine(std::shared_ptr<const ModelSet> models, const EngineOptions& options)
+        : models_(std::move(models)),
+          detector_(FaceDetector::create(*models_, detector_options(options))),
+          landmarker_(Landmarker::create(*models_)),
+          embedder_(Embedder::create(*models_, {options.rgb_embedding, options.flip_fusion})) {}
+
+    std::vector<Face> detect(const cv::Mat& bgr, StageTimings* timings) override {
+        if (bgr.empty() || bgr.type() != CV_8UC3)
+            throw Error(ErrorCode::invalid_argument, "expected a non-empty 8-bit BGR image");
+        Stopwatch watch;
+        std::vector<Face> faces = detector_->detect(bgr);
+        add(timings, "detect", watch.lap_ms());
+        // Faces found after a rotation share it; rotate the image once for all of them.
+        cv::Mat upright;
+        int upright_rotation = -1;
+        for (Face& face : faces) {
+            if (face.rotation != upright_rotation) {
+                upright = rotate_clockwise(bgr, face.rotation);
+                upright_rotation = face.rotation;
+            }
+            const cv::Rect2f box = box_to_rotated(face.box, bgr.size(), face.rotation);
+            const Points68 points = landmarker_->locate(upright, box);
+            for (int i = 0; i < 68; ++i) face.landmarks68[i] = from_rotated(points[i], bgr.size(), face.rotation);
+            face.landmarks5 = five_points_from_68(face.landmarks68);
+            face.has_landmarks = true;
+        }
+        add(timings, "landmarks", watch.lap_ms());
+        const int primary = most_prominent_face(faces, bgr.size());
+        if (primary > 0) std::rotate(faces.begin(), faces.begin() + primary, faces.begin() + primary + 1);
+        return faces;
+    }
+
+    Template embed(const cv::Mat& bgr, const Face& face, StageTimings* timings) override {
+        if (!face.has_landmarks) throw Error(ErrorCode::invalid_argument, "embed: face has no landmarks");
+        Stopwatch watch;
+        const cv::Mat aligned = align_face(bgr, face.landmarks5);
+        add(timings, "align", watch.lap_ms());
+        Template t = embedder_->embed(aligned);
+        add(timings, "embed", watch.lap_ms());
+        return t;
+    }
+
+    FaceAnalysis analyze(const cv::Mat& bgr) override {
+        FaceAnalysis result;
+        std::vector<Face> faces = detect(bgr, &result.timings);
+        if (faces.empty()) throw Error(ErrorCode::no_face, "no face found in the image");
+        result.face = faces.front();
+        result.face_count = static_cast<int>(faces.size());
+        result.face_template = embed(bgr, result.face, &result.timings);
+        return result;
+    }
+
+    const std::string& template_model_id() const override { return embedder_->model_id(); }
+
+private:
+    static DetectorOptions detector_options(const EngineOptions& o) {
+        DetectorOptions d;
+        d.score_threshold = o.detection_threshold;
+        d.pad_tight_crops = d.tile_large_images = d.try_rotations = o.detection_fallbacks;
+        return d;
+    }
+
+    std::shared_ptr<const ModelSet> models_;
+    std::unique_ptr<FaceDetector> detector_;
+    std::unique_ptr<Landmarker> landmarker_;
+    std::unique_ptr<Embedder> embedder_;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> Engine::create(std::shared_ptr<const ModelSet> models, const EngineOptions& options) {
+    if (!models) throw Error(ErrorCode::invalid_argument, "Engine::create: no models");
+    return std::make_unique<PipelineEngine>(std::move(models), options);
+}
+
+int most_prominent_face(const std::vector<Face>& faces, cv::Size size) {
+    int best = -1;
+    double best_score = -1;
+    const cv::Point2f centre(size.width / 2.f, size.height / 2.f);
+    const double half_diagonal = std::hypot(size.width, size.height) / 2.0;
+    for (int i = 0; i < static_cast<int>(faces.size()); ++i) {
+        const cv::Rect2f& b = faces[i].box;
+        const cv::Point2f c(b.x + b.width / 2, b.y + b.height / 2);
+        const double off_centre = half_diagonal > 0 ? cv::norm(c - centre) / half_diagonal : 0;
+        const double score = std::sqrt(b.area()) * (1.0 - 0.5 * off_centre);
+        if (score > best_score) {
+            best_score = score;
+            best = i;
+        }
+    }
+    return best;
+}
+
+namespace {
+// Errors name the image they concern, so a user knows which photo to retake.
+FaceAnalysis analyze_as(Engine& engine, const cv::Mat& image, const char* role) {
+    try {
+        return engine.analyze(image);
+    } catch (const Error& e) {
+        throw Error(e.code(), std::string(role) + " image: " + e.what());
+    }
+}
+}  // namespace
+
+VerifyResult verify(Engine& engine, const Calibration& calibration, const cv::Mat& reference, const cv::Mat& probe,
+                    double fmr) {
+    if (calibration.model_id() != engine.template_model_id())
+        throw Error(ErrorCode::calibration_invalid, "calibration is for template model '" + calibration.model_id() +
+                                                        "', the engine makes '" + engine.template_model_id() + "'");
+    VerifyResult result;
+    result.fmr = fmr;
+    result.threshold = calibration.threshold_for(fmr);
+    result.reference = analyze_as(engine, reference, "reference");
+    result.probe = analyze_as(engine, probe, "probe");
+    result.similarity = similarity(result.reference.face_template, result.probe.face_template);
+    result.match = result.similarity >= result.threshold;
+    return result;
+}
+
+}  // namespace faceproof

@@ -1,0 +1,20 @@
+// JSON shapes of results and errors, shared by the CLI and (later) the HTTP service so both speak
+// the same language.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "faceproof/engine.hpp"
+#include "faceproof/error.hpp"
+
+namespace faceproof {
+
+nlohmann::json face_json(const Face& face, bool with_landmarks);
+// {"faces", "box", "detection_score", "rotation"} of an analysed image.
+nlohmann::json analysis_json(const FaceAnalysis& analysis);
+nlohmann::json verify_json(const VerifyResult& result);
+nlohmann::json timings_json(const StageTimings& timings);
+// {"code": "...", "message": "..."}
+nlohmann::json error_json(const Error& error);
+
+}  // namespace faceproof

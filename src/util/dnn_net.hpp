@@ -1,0 +1,16 @@
+// Loading an ONNX model from verified bytes into an OpenCV DNN network.
+#pragma once
+
+#include <string>
+
+#include <opencv2/dnn.hpp>
+
+#include "faceproof/models.hpp"
+
+namespace faceproof {
+
+// A network for one model of the manifest, on OpenCV's own CPU backend.
+// Throws Error{internal} when OpenCV cannot parse the file.
+cv::dnn::Net load_network(const ModelSet& models, const std::string& name);
+
+}  // namespace faceproof
