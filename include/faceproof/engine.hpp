@@ -26,7 +26,7 @@ namespace faceproof {
 
 struct EngineOptions {
     float detection_threshold = 0.7f;
-    bool rgb_embedding = true;   // measured choice, see README "Accuracy"
+    bool rgb_embedding = false;  // BGR input: measured choice, see README "Accuracy"
     bool flip_fusion = true;     // measured choice, see README "Accuracy"
     bool detection_fallbacks = true;  // padding, tiling and rotations for ID images
 };

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "faceproof/engine.hpp"
 #include "faceproof/error.hpp"
 #include "faceproof/models.hpp"
 
@@ -40,7 +41,7 @@ int report_error(const Context& context, const Error& error);
 
 // Templates of image files on `threads` cores (0 = all) with a progress bar on stderr.
 std::vector<BatchItem> templates_with_progress(const Context& context, const std::vector<std::filesystem::path>& images,
-                                               int threads, const std::string& label);
+                                               const EngineOptions& options, int threads, const std::string& label);
 
 // Adds --json to a subcommand.
 void add_json_flag(CLI::App& command, Context& context);

@@ -19,8 +19,9 @@ namespace {
 
 // Listed in the file so every threshold used in production is traceable to its data.
 const double kFmrGrid[] = {1e-1, 5e-2, 2e-2, 1e-2, 5e-3, 2e-3, 1e-3, 5e-4, 2e-4, 1e-4, 5e-5, 2e-5, 1e-5, 5e-6, 2e-6, 1e-6};
-// A threshold resting on fewer false matches than this is noise; such FMRs are left out.
-constexpr double kMinFalseMatches = 10;
+// A threshold resting on fewer false matches than this is noise (a handful of mislabelled or
+// duplicate images decides it); such FMRs are left out.
+constexpr double kMinFalseMatches = 100;
 
 std::vector<std::filesystem::path> labelled_images(const std::filesystem::path& root) {
     std::vector<std::filesystem::path> images;
@@ -63,7 +64,7 @@ void register_calibrate(CLI::App& app, Context& context) {
         context.action = [&context, args] {
             const auto images = labelled_images(args->root);
             if (images.size() < 2) throw Error(ErrorCode::invalid_argument, "calibrate: fewer than 2 images under " + args->root.string());
-            const auto items = templates_with_progress(context, images, args->threads, "calibrate");
+            const auto items = templates_with_progress(context, images, EngineOptions{}, args->threads, "calibrate");
             std::vector<const Template*> templates;
             std::vector<int> identity;
             std::map<std::string, int> identity_ids;

@@ -14,10 +14,10 @@
 namespace faceproof::cli {
 
 std::vector<BatchItem> templates_with_progress(const Context& context, const std::vector<std::filesystem::path>& images,
-                                               int threads, const std::string& label) {
+                                               const EngineOptions& options, int threads, const std::string& label) {
     auto models = context.open_models();
     ProgressBar bar(label);
-    auto items = compute_templates(models, EngineOptions{}, images, threads,
+    auto items = compute_templates(models, options, images, threads,
                                    [&](std::size_t done, std::size_t total) { bar.update(done, total); });
     bar.finish();
     return items;
@@ -47,6 +47,8 @@ void register_eval(CLI::App& app, Context& context) {
         std::filesystem::path root, pairs;
         std::optional<std::filesystem::path> roc;
         int threads = 0;
+        std::string channel_order = "bgr";
+        bool no_flip = false;
     };
     auto args = std::make_shared<Args>();
     auto* eval = app.add_subcommand("eval", "Measure accuracy");
@@ -57,10 +59,17 @@ void register_eval(CLI::App& app, Context& context) {
     lfw->add_option("--pairs", args->pairs, "Pairs file (pairs.txt / pairsDevTest.txt format)")->required()->check(CLI::ExistingFile);
     lfw->add_option("--roc", args->roc, "Write the ROC curve (TAR against log FMR) as a PNG");
     lfw->add_option("--threads", args->threads, "Worker threads (default: all cores)");
+    // Variants of the embedding preprocessing, to measure the choices the defaults rest on.
+    lfw->add_option("--channel-order", args->channel_order, "Embedding input channel order (measurement)")
+        ->check(CLI::IsMember({"rgb", "bgr"}));
+    lfw->add_flag("--no-flip", args->no_flip, "Embed the face only, not also its mirror image (measurement)");
     add_json_flag(*lfw, context);
     lfw->callback([&context, args] {
         context.action = [&context, args] {
             const LfwPairs parsed = parse_lfw_pairs(args->pairs);
+            EngineOptions options;
+            options.rgb_embedding = args->channel_order == "rgb";
+            options.flip_fusion = !args->no_flip;
             // Each distinct image once.
             std::map<std::pair<std::string, int>, int> index;
             std::vector<std::filesystem::path> images;
@@ -76,7 +85,7 @@ void register_eval(CLI::App& app, Context& context) {
             std::vector<std::pair<int, int>> pair_images;
             for (const auto& p : parsed.pairs) pair_images.emplace_back(image_id(p.name_a, p.index_a), image_id(p.name_b, p.index_b));
 
-            const auto items = templates_with_progress(context, images, args->threads, "eval lfw");
+            const auto items = templates_with_progress(context, images, options, args->threads, "eval lfw");
             int no_face = 0, failed = 0;
             for (const auto& item : items) {
                 if (item.face_template) continue;

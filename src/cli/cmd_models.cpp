@@ -41,7 +41,9 @@ void register_models(CLI::App& app, Context& context) {
                                            {"licence", s.info.licence}});
                 }
                 j["ok"] = all_ok;
-                print(context, j, [&](std::ostream& out) {
+                // With --json a failing verify prints only the error document (one JSON per run);
+                // the text form shows the listing, then the error on stderr.
+                if (!(context.json && fail_when_bad && !all_ok)) print(context, j, [&](std::ostream& out) {
                     out << "model directory " << dir.string() << '\n';
                     for (const auto& s : statuses)
                         out << "  " << std::left << std::setw(18) << s.info.file << std::setw(10)
@@ -49,8 +51,18 @@ void register_models(CLI::App& app, Context& context) {
                             << s.info.licence << '\n';
                     if (!all_ok) out << "run `faceproof models fetch` to install or restore the models\n";
                 });
-                if (fail_when_bad && !all_ok)
-                    throw Error(ErrorCode::model_corrupt, "some model files are missing or altered; run `faceproof models fetch`");
+                if (fail_when_bad && !all_ok) {
+                    // The first missing or altered file, named with the fix.
+                    for (const auto& s : statuses) {
+                        if (!s.present)
+                            throw Error(ErrorCode::model_missing, "model file " + (dir / s.info.file).string() +
+                                                                      " is missing; run `faceproof models fetch`");
+                        if (!s.sha_ok)
+                            throw Error(ErrorCode::model_corrupt, "model file " + (dir / s.info.file).string() +
+                                                                      " has SHA-256 " + s.actual_sha256 + ", expected " +
+                                                                      s.info.sha256 + "; run `faceproof models fetch`");
+                    }
+                }
                 return exit_ok;
             };
         });

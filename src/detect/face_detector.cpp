@@ -74,25 +74,18 @@ public:
         output_names_ = {"boxes", "scores"};
     }
 
-    std::vector<Face> detect(const cv::Mat& bgr) override {
+    std::vector<Face> detect(const cv::Mat& bgr, int rotation) override {
         if (bgr.empty() || bgr.type() != CV_8UC3)
             throw Error(ErrorCode::invalid_argument, "detect: expected a non-empty 8-bit BGR image");
-        for (int rotation : {0, 90, 270, 180}) {
-            if (rotation != 0 && !options_.try_rotations) break;
-            const cv::Mat upright = rotate_clockwise(bgr, rotation);
-            std::vector<Candidate> found = detect_upright(upright);
-            if (found.empty()) continue;
-            std::vector<Face> faces;
-            for (const Candidate& c : found) {
-                Face face;
-                face.box = box_from_rotated(c.box, bgr.size(), rotation);
-                face.detection_score = c.score;
-                face.rotation = rotation;
-                faces.push_back(face);
-            }
-            return faces;
+        std::vector<Face> faces;
+        for (const Candidate& c : detect_upright(rotate_clockwise(bgr, rotation))) {
+            Face face;
+            face.box = box_from_rotated(c.box, bgr.size(), rotation);
+            face.detection_score = c.score;
+            face.rotation = rotation;
+            faces.push_back(face);
         }
-        return {};
+        return faces;
     }
 
 private:

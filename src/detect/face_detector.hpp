@@ -1,9 +1,11 @@
 // Face detection behind one small interface (OpenCV objdetect/face.hpp style).
 //
-// FaceDetector::detect
-//   requires: image is 8-bit BGR, non-empty.
-//   ensures:  every face found with score >= threshold, NMS applied, boxes clipped to the image,
-//             sorted by decreasing score; empty when there is none. landmarks are not filled.
+// FaceDetector::detect(image, rotation)
+//   requires: image is 8-bit BGR, non-empty; rotation is 0, 90, 180 or 270.
+//   ensures:  every face found, with score >= threshold, in the image turned clockwise by rotation;
+//             NMS applied, boxes clipped and mapped back to image's own coordinates, face.rotation
+//             = rotation, sorted by decreasing score; empty when there is none; landmarks not filled.
+//             The detector also fires on sideways faces, so choosing the rotation is the caller's job.
 // Thread safety: one instance per thread (cv::dnn::Net is not reentrant).
 #pragma once
 
@@ -21,13 +23,12 @@ struct DetectorOptions {
     // Fallbacks for ID images, tried in this order only while nothing is found:
     bool pad_tight_crops = true;  // a portrait filling the frame
     bool tile_large_images = true;  // a small face on a photographed card
-    bool try_rotations = true;      // a card photographed sideways
 };
 
 class FaceDetector {
 public:
     virtual ~FaceDetector() = default;
-    virtual std::vector<Face> detect(const cv::Mat& bgr) = 0;
+    virtual std::vector<Face> detect(const cv::Mat& bgr, int rotation = 0) = 0;
     static std::unique_ptr<FaceDetector> create(const ModelSet& models, const DetectorOptions& options = {});
 };
 

@@ -24,7 +24,7 @@ public:
                     (options.flip_fusion ? "+flip" : "");
     }
 
-    Template embed(const cv::Mat& aligned) override {
+    Template embed(const cv::Mat& aligned, double* feature_norm) override {
         if (aligned.rows != kSide || aligned.cols != kSide || aligned.type() != CV_8UC3)
             throw Error(ErrorCode::invalid_argument, "embed: expected an aligned 112x112 BGR crop");
         fill(aligned, 0, false);
@@ -40,6 +40,7 @@ public:
         double norm = 0;
         for (float x : t.values) norm += static_cast<double>(x) * x;
         if (!(norm > 0) || !std::isfinite(norm)) throw Error(ErrorCode::internal, "embedding has no direction");
+        if (feature_norm) *feature_norm = std::sqrt(norm) / batch;
         const float inv = static_cast<float>(1.0 / std::sqrt(norm));
         for (float& x : t.values) x *= inv;
         return t;

@@ -27,7 +27,7 @@ Calibration Calibration::from_json(const std::string& text) {
     } catch (const nlohmann::json::exception& e) {
         invalid(std::string("not valid JSON: ") + e.what());
     }
-    if (!doc.is_object() || doc.value("format", "") != "faceproof-calibration/1")
+    if (!doc.is_object() || !doc.contains("format") || doc["format"] != "faceproof-calibration/1")
         invalid("missing or unknown \"format\" (expected faceproof-calibration/1)");
     Calibration c;
     c.json_ = text;

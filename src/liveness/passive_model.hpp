@@ -1,0 +1,51 @@
+// fr_liveness (MiniFASNet-style passive presentation-attack detection): the face crop and the network.
+//
+// liveness_crop_rect(box, image_size, scale)
+//   requires: box has a finite, positive width and height; image_size is not empty; scale > 0.
+//   ensures:  the box scaled by `scale` about its centre, the scale first reduced so the crop fits
+//             the image (as the reference alignLivenessImage does), then shifted to lie inside the
+//             image; rounded to whole pixels; always a non-empty rectangle inside the image.
+// PassiveModel::probabilities(bgr, face)
+//   requires: bgr 8-bit 3-channel; face from Engine::detect on bgr (box and rotation).
+//   ensures:  softmax of the 3 outputs for the crop (taken in the upright frame when face.rotation
+//             != 0), resized to 128x128, fed as planar 0-255 values in the configured channel order.
+// Thread safety: a PassiveModel is NOT reentrant (DNN network); one per thread.
+#pragma once
+
+#include <array>
+
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+
+#include "faceproof/models.hpp"
+#include "faceproof/types.hpp"
+
+namespace faceproof {
+
+constexpr double kLivenessCropScale = 2.7;
+constexpr int kLivenessInputSide = 128;
+
+cv::Rect liveness_crop_rect(const cv::Rect2f& box, cv::Size image_size, double scale = kLivenessCropScale);
+
+struct PassiveOptions {
+    bool rgb = false;    // false: B, G, R planes (measured default, see README "Liveness")
+    int live_class = 0;  // output index of the live class (measured: 0)
+};
+
+class PassiveModel {
+public:
+    explicit PassiveModel(const ModelSet& models, const PassiveOptions& options = {});
+    std::array<double, 3> probabilities(const cv::Mat& bgr, const Face& face);
+    // probabilities(...)[options.live_class]
+    double live_probability(const cv::Mat& bgr, const Face& face);
+    // The 128x128 BGR crop the network sees (for tests and debugging).
+    cv::Mat crop(const cv::Mat& bgr, const Face& face) const;
+    const PassiveOptions& options() const { return options_; }
+
+private:
+    cv::dnn::Net net_;
+    PassiveOptions options_;
+    cv::Mat input_;
+};
+
+}  // namespace faceproof
