@@ -49,16 +49,20 @@ void register_eval(CLI::App& app, Context& context) {
         int threads = 0;
         std::string channel_order = "bgr";
         bool no_flip = false;
+        std::optional<double> threshold;
     };
     auto args = std::make_shared<Args>();
     auto* eval = app.add_subcommand("eval", "Measure accuracy");
     eval->require_subcommand(1);
+    register_eval_pad(*eval, context);
     auto* lfw = eval->add_subcommand("lfw", "LFW protocol on a pairs file: 10-fold accuracy (plain best-threshold "
                                             "accuracy for files that are not 10 folds), TAR at FMR, timings");
     lfw->add_option("--root", args->root, "Image root: ROOT/Name/Name_0001.jpg")->required()->check(CLI::ExistingDirectory);
     lfw->add_option("--pairs", args->pairs, "Pairs file (pairs.txt / pairsDevTest.txt format)")->required()->check(CLI::ExistingFile);
     lfw->add_option("--roc", args->roc, "Write the ROC curve (TAR against log FMR) as a PNG");
     lfw->add_option("--threads", args->threads, "Worker threads (default: all cores)");
+    lfw->add_option("--threshold", args->threshold,
+                    "Also report the accuracy at this fixed threshold (e.g. one chosen on another file)");
     // Variants of the embedding preprocessing, to measure the choices the defaults rest on.
     lfw->add_option("--channel-order", args->channel_order, "Embedding input channel order (measurement)")
         ->check(CLI::IsMember({"rgb", "bgr"}));
@@ -140,6 +144,10 @@ void register_eval(CLI::App& app, Context& context) {
                              {"accuracy_std", accuracy.accuracy_std},
                              {"fold_thresholds", accuracy.fold_thresholds},
                              {"tar_at_fmr", tar},
+                             {"accuracy_at_threshold",
+                              args->threshold ? nlohmann::json{{"threshold", *args->threshold},
+                                                               {"accuracy", accuracy_at(scored, *args->threshold)}}
+                                              : nlohmann::json()},
                              {"tar_impostor_pairs", impostors.size()},
                              {"tar_genuine_pairs", genuine.size()},
                              {"template_model", templates.empty() ? "" : templates[0]->model_id},
@@ -154,6 +162,9 @@ void register_eval(CLI::App& app, Context& context) {
                 else
                     out << "accuracy " << 100 * accuracy.accuracy << "% (not a 10-fold file: best-threshold accuracy "
                         << "on all pairs)\n";
+                if (args->threshold)
+                    out << "accuracy " << 100 * accuracy_at(scored, *args->threshold) << "% at the fixed threshold "
+                        << std::setprecision(4) << *args->threshold << std::setprecision(2) << '\n';
                 for (const auto& [key, fmr] : kReportedFmrs)
                     if (tar.contains(key))
                         out << "TAR@FMR" << key << " " << 100 * tar[key].get<double>() << "% ";

@@ -1,4 +1,5 @@
 // faceproof verify REFERENCE PROBE — is the probe the person of the reference (ID portrait)?
+#include <chrono>
 #include <iomanip>
 #include <iostream>
 
@@ -48,10 +49,14 @@ void register_verify(CLI::App& app, Context& context) {
             const Calibration calibration =
                 args->calibration ? Calibration::load(*args->calibration) : Calibration::shipped();
             calibration.threshold_for(args->fmr);  // an uncalibrated --fmr is a usage error, found before any work
+            const auto start = std::chrono::steady_clock::now();
             const cv::Mat reference = load_as(args->reference, "reference");
             const cv::Mat probe = load_as(args->probe, "probe");
+            const double decode_ms =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
             auto engine = Engine::create(context.open_models());
-            const VerifyResult r = verify(*engine, calibration, reference, probe, args->fmr);
+            VerifyResult r = verify(*engine, calibration, reference, probe, args->fmr);
+            r.reference.timings["decode"] = decode_ms;  // both images; verify_json adds the stages up
             print(context, verify_json(r), [&](std::ostream& out) {
                 out << (r.match ? "MATCH" : "NO MATCH") << ": similarity " << std::fixed << std::setprecision(4)
                     << r.similarity << (r.match ? " >= " : " < ") << "threshold " << r.threshold << " (FMR "
