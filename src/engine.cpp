@@ -53,8 +53,7 @@ public:
         FaceAnalysis result;
         Oriented found = detect_oriented(bgr, &result.timings);
         if (found.faces.empty()) throw Error(ErrorCode::no_face, "no face found in the image");
-        result.face = found.faces.front();
-        result.face_count = static_cast<int>(found.faces.size());
+        result.faces = std::move(found.faces);
         result.face_template = std::move(*found.primary_template);
         return result;
     }

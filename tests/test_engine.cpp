@@ -135,7 +135,7 @@ TEST_F(EngineTest, EachFaceMatchesADegradedCopyOfItself) {
         const fp::FaceAnalysis a = engine_->analyze(copy);
         const double s = fp::similarity(a.face_template, templates_[i]);
         const auto [best, best_s] = best_match(a.face_template);
-        EXPECT_EQ(a.face_count, 1);
+        EXPECT_EQ(a.faces.size(), 1u);
         EXPECT_GT(s, 0.6);
         EXPECT_EQ(best, static_cast<int>(i)) << "best match is face " << best << " (" << best_s << ")";
         for (const char* stage : {"detect", "landmarks", "align", "embed"}) EXPECT_TRUE(a.timings.count(stage)) << stage;
@@ -149,7 +149,7 @@ TEST_F(EngineTest, TightPortraitCropIsFoundAndMatches) {
             const cv::Mat portrait = fptest::crop(photo_, fptest::shrink_box(faces_[i].box, inset, photo_.size()));
             const fp::FaceAnalysis a = engine_->analyze(portrait);
             const double s = fp::similarity(a.face_template, templates_[i]);
-            EXPECT_EQ(a.face_count, 1);
+            EXPECT_EQ(a.faces.size(), 1u);
             EXPECT_GT(s, 0.5);
             EXPECT_EQ(best_match(a.face_template).first, static_cast<int>(i));
         }
@@ -218,9 +218,9 @@ TEST_F(EngineTest, SmallFaceOnALargeCardIsFound) {
 
         const fp::FaceAnalysis a = engine_->analyze(card);
         const double s = fp::similarity(a.face_template, templates_[i]);
-        EXPECT_EQ(a.face_count, 1);
-        EXPECT_GT(fp::intersection_over_union(a.face.box, expected), 0.4f) << a.face.box << " vs " << expected;
-        EXPECT_NEAR(eye_to_chin(a.face), 40.0, 10.0);
+        EXPECT_EQ(a.faces.size(), 1u);
+        EXPECT_GT(fp::intersection_over_union(a.primary().box, expected), 0.4f) << a.primary().box << " vs " << expected;
+        EXPECT_NEAR(eye_to_chin(a.primary()), 40.0, 10.0);
         EXPECT_GT(s, 0.7);
         EXPECT_EQ(best_match(a.face_template).first, i) << "similarity to its own face " << s;
     }
@@ -254,8 +254,8 @@ TEST_F(EngineTest, VerifyDecidesWithTheCalibrationThreshold) {
     EXPECT_NEAR(different.similarity,
                 fp::similarity(different.reference.face_template, different.probe.face_template), 1e-12);
     EXPECT_LT(different.similarity, 0.3);
-    EXPECT_GE(different.reference.face_count, 1);
-    EXPECT_GE(different.probe.face_count, 1);
+    EXPECT_GE(different.reference.faces.size(), 1u);
+    EXPECT_GE(different.probe.faces.size(), 1u);
 
     const fp::VerifyResult same = fp::verify(*engine_, calibration, a, fptest::degraded_copy(a));
     EXPECT_TRUE(same.match) << same.similarity;

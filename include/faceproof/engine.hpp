@@ -6,7 +6,7 @@
 // Engine::detect(image)
 //   ensures: every face with box, score, rotation and landmarks, most prominent first.
 // Engine::analyze(image)
-//   ensures: the most prominent face (size and centrality), the number of faces and its template;
+//   ensures: every face (as detect), the most prominent (size and centrality) first, and its template;
 //            throws Error{no_face} when there is none.
 // verify(engine, calibration, reference, probe, fmr)
 //   ensures: match == (similarity >= calibration.threshold_for(fmr)); throws as analyze does and
@@ -32,10 +32,10 @@ struct EngineOptions {
 };
 
 struct FaceAnalysis {
-    Face face;               // the most prominent face
-    int face_count = 0;      // how many faces the image holds
-    Template face_template;
+    std::vector<Face> faces;  // every face of the image, the most prominent (the one analysed) first
+    Template face_template;   // of faces.front()
     StageTimings timings;    // detect, landmarks, align, embed (ms)
+    const Face& primary() const { return faces.front(); }
 };
 
 class Engine {

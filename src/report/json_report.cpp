@@ -34,8 +34,8 @@ nlohmann::json face_json(const Face& face, bool with_landmarks) {
 }
 
 nlohmann::json analysis_json(const FaceAnalysis& a) {
-    nlohmann::json j = face_json(a.face, false);
-    j["faces"] = a.face_count;
+    nlohmann::json j = face_json(a.primary(), false);
+    j["faces"] = a.faces.size();
     return j;
 }
 

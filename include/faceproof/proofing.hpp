@@ -1,0 +1,68 @@
+// faceproof — the identity check as a whole: is the live probe (one image or a burst of frames)
+// the owner of the ID portrait, and is it a live person of usable quality?
+//
+// IdentityVerifier::assess_probe(probe_frames)
+//   requires: probe_frames non-empty, in capture order.
+//   ensures:  per frame: faces + template (Engine::analyze) and selfie-profile quality; liveness of
+//             the capture (passive per frame; for a burst also the challenge and the same-face
+//             check, with eye state and yaw taken from the quality reports); best_frame = the
+//             frame of highest mean quality score. Throws as Engine::analyze, naming the frame.
+// IdentityVerifier::check(reference, probe_frames, options)
+//   requires: probe_frames non-empty (several frames = a burst of one capture session).
+//   ensures:  face match of the reference with the best-quality probe frame at options.fmr;
+//             quality of the reference (document profile) and of every probe frame (selfie
+//             profile); liveness of the probe (passive per frame; for a burst also the blink /
+//             head-turn challenge and the same-face check). accepted == match && (checks not
+//             required || (probe quality passes && live)); reasons lists the stable codes of what
+//             failed ("NO_MATCH", "PROBE_QUALITY", "SPOOF_SUSPECTED", "NO_CHALLENGE",
+//             "FACE_CHANGED"). Reference quality is reported, never decisive (ID portraits vary).
+//             Throws as Engine::analyze (naming "reference" or "probe frame N").
+// Thread safety: NOT reentrant (owns networks); one per thread. Calibrations are shared.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "faceproof/engine.hpp"
+#include "faceproof/liveness.hpp"
+#include "faceproof/quality.hpp"
+
+namespace faceproof {
+
+struct ProofingOptions {
+    double fmr = kDefaultFmr;
+    // Quality and liveness decide (a spoof or an unusable probe is a non-match). Default on: a
+    // photo of a photo must be refused by default. Off only for offline photo comparison.
+    bool require_liveness = true;
+};
+
+struct ProbeAssessment {
+    std::vector<FaceAnalysis> frames;
+    std::vector<QualityReport> quality;  // selfie profile, one per frame
+    LivenessReport liveness;
+    int best_frame = 0;                  // the frame used for matching
+};
+
+struct ProofingResult {
+    VerifyResult match;               // reference vs the probe's best frame
+    QualityReport reference_quality;  // document profile
+    ProbeAssessment probe;
+    bool checks_required = true;
+    bool accepted = false;
+    std::vector<std::string> reasons;
+};
+
+class IdentityVerifier {
+public:
+    virtual ~IdentityVerifier() = default;
+    virtual ProbeAssessment assess_probe(const std::vector<cv::Mat>& probe_frames) = 0;
+    virtual ProofingResult check(const cv::Mat& reference, const std::vector<cv::Mat>& probe_frames,
+                                 const ProofingOptions& options) = 0;
+    static std::unique_ptr<IdentityVerifier> create(std::shared_ptr<const ModelSet> models,
+                                                    const Calibration& calibration,
+                                                    const LivenessCalibration& liveness_calibration);
+};
+
+}  // namespace faceproof

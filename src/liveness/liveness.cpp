@@ -1,0 +1,125 @@
+// LivenessCalibration (calibration/liveness.json) and the checker: passive score per frame, median
+// fusion, same-face check and — when per-frame attributes are given — the blink / head-turn challenge.
+#include "faceproof/liveness.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "faceproof/error.hpp"
+#include "liveness/challenge.hpp"
+#include "liveness/passive_model.hpp"
+#include "liveness_calibration_data.hpp"
+
+namespace faceproof {
+namespace {
+
+[[noreturn]] void invalid(const std::string& why) {
+    throw Error(ErrorCode::calibration_invalid, "liveness calibration: " + why);
+}
+
+class BurstChecker final : public LivenessChecker {
+public:
+    BurstChecker(const ModelSet& models, const LivenessCalibration& calibration)
+        : model_(models), threshold_(calibration.threshold) {}
+
+    double passive_score(const cv::Mat& bgr, const Face& face) override { return model_.live_probability(bgr, face); }
+
+    LivenessReport assess_burst(const std::vector<cv::Mat>& frames, const std::vector<Face>& faces,
+                                const std::vector<Template>& templates) override {
+        return assess(frames, faces, templates, nullptr);
+    }
+
+    LivenessReport assess_burst(const std::vector<cv::Mat>& frames, const std::vector<Face>& faces,
+                                const std::vector<Template>& templates,
+                                const std::vector<FrameAttributes>& attributes) override {
+        if (attributes.size() != frames.size())
+            throw Error(ErrorCode::invalid_argument, "assess_burst: one FrameAttributes per frame needed");
+        return assess(frames, faces, templates, &attributes);
+    }
+
+private:
+    LivenessReport assess(const std::vector<cv::Mat>& frames, const std::vector<Face>& faces,
+                          const std::vector<Template>& templates, const std::vector<FrameAttributes>* attributes) {
+        if (frames.empty()) throw Error(ErrorCode::invalid_argument, "assess_burst: no frames");
+        if (faces.size() != frames.size() || templates.size() != frames.size())
+            throw Error(ErrorCode::invalid_argument, "assess_burst: one face and one template per frame needed");
+        LivenessReport r;
+        r.threshold = threshold_;
+        for (std::size_t i = 0; i < frames.size(); ++i) r.frame_scores.push_back(passive_score(frames[i], faces[i]));
+        // The median ignores a single lucky (or unlucky) frame of a burst.
+        r.score = median_of(r.frame_scores);
+        r.passive_live = r.score >= r.threshold;
+        r.burst = frames.size() > 1;
+        if (!r.passive_live) r.reasons.push_back("SPOOF_SUSPECTED");
+        bool challenge_ok = true;
+        if (r.burst) {
+            if (attributes) {
+                std::vector<double> left, right, yaw;
+                for (const auto& a : *attributes) {
+                    left.push_back(a.left_eye_open);
+                    right.push_back(a.right_eye_open);
+                    yaw.push_back(a.yaw_deg);
+                }
+                r.challenge = evaluate_challenge(left, right, yaw);
+                challenge_ok = r.challenge.blink || r.challenge.head_turn;
+                if (!challenge_ok) r.reasons.push_back("NO_CHALLENGE");
+            }
+            const auto [lowest, same] = same_face_check(templates);
+            r.challenge.min_same_face_similarity = lowest;
+            r.challenge.same_face = same;
+            if (!same) r.reasons.push_back("FACE_CHANGED");
+        }
+        r.live = r.passive_live && challenge_ok && r.challenge.same_face;
+        return r;
+    }
+
+    PassiveModel model_;
+    double threshold_;
+};
+
+}  // namespace
+
+LivenessCalibration LivenessCalibration::from_json(const std::string& text) {
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        invalid(std::string("not valid JSON: ") + e.what());
+    }
+    if (!doc.is_object() || !doc.contains("format") || doc["format"] != "faceproof-liveness-calibration/1")
+        invalid("missing or unknown \"format\" (expected faceproof-liveness-calibration/1)");
+    LivenessCalibration c;
+    c.json = text;
+    if (!doc.contains("threshold") || !doc["threshold"].is_number()) invalid("missing numeric \"threshold\"");
+    c.threshold = doc["threshold"].get<double>();
+    if (!(c.threshold >= 0.0 && c.threshold <= 1.0)) invalid("threshold outside [0, 1]");
+    return c;
+}
+
+LivenessCalibration LivenessCalibration::load(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw Error(ErrorCode::io_error, "cannot read liveness calibration file " + file.string());
+    std::stringstream text;
+    text << in.rdbuf();
+    return from_json(text.str());
+}
+
+const LivenessCalibration& LivenessCalibration::shipped() {
+    static const LivenessCalibration calibration = [] {
+        if (std::string_view(detail::kShippedLivenessCalibrationJson).empty())
+            invalid("this build ships no liveness calibration (calibration/liveness.json was absent); "
+                    "pass --calibration FILE or run `faceproof eval pad --calibrate-out`");
+        return from_json(detail::kShippedLivenessCalibrationJson);
+    }();
+    return calibration;
+}
+
+std::unique_ptr<LivenessChecker> LivenessChecker::create(const ModelSet& models, const LivenessCalibration& calibration) {
+    return std::make_unique<BurstChecker>(models, calibration);
+}
+
+}  // namespace faceproof

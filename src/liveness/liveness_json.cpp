@@ -1,0 +1,36 @@
+#include "liveness/liveness_json.hpp"
+
+#include <cmath>
+
+namespace faceproof {
+namespace {
+
+double round_to(double value, int digits) {
+    const double scale = std::pow(10.0, digits);
+    return std::round(value * scale) / scale;
+}
+
+}  // namespace
+
+nlohmann::json liveness_json(const LivenessReport& r) {
+    nlohmann::json scores = nlohmann::json::array();
+    for (double s : r.frame_scores) scores.push_back(round_to(s, 6));
+    const ChallengeResult& c = r.challenge;
+    return {{"live", r.live},
+            {"decision", r.live ? "live" : "not_live"},
+            {"reasons", r.reasons},
+            {"score", round_to(r.score, 6)},
+            {"threshold", round_to(r.threshold, 6)},
+            {"passive_live", r.passive_live},
+            {"frame_scores", scores},
+            {"burst", r.burst},
+            {"same_face",
+             {{"assessed", r.burst}, {"same", c.same_face}, {"min_similarity", round_to(c.min_same_face_similarity, 6)}}},
+            {"challenge",
+             {{"assessed", c.assessed},
+              {"blink", c.blink},
+              {"head_turn", c.head_turn},
+              {"yaw_range_deg", round_to(c.yaw_range_deg, 2)}}}};
+}
+
+}  // namespace faceproof

@@ -1,0 +1,36 @@
+#include "proofing/proofing_json.hpp"
+
+#include "liveness/liveness_json.hpp"
+#include "quality/quality_json.hpp"
+#include "report/json_report.hpp"
+
+namespace faceproof {
+
+nlohmann::json probe_json(const ProbeAssessment& probe) {
+    nlohmann::json frames = nlohmann::json::array();
+    for (std::size_t i = 0; i < probe.frames.size(); ++i) {
+        nlohmann::json f = analysis_json(probe.frames[i]);
+        f["quality"] = quality_json(probe.quality[i]);
+        frames.push_back(f);
+    }
+    return {{"frames", frames}, {"best_frame", probe.best_frame}, {"liveness", liveness_json(probe.liveness)}};
+}
+
+nlohmann::json proofing_json(const ProofingResult& r) {
+    nlohmann::json j = verify_json(r.match);
+    j["face_match"] = r.match.match;
+    j["match"] = r.accepted;
+    j["accepted"] = r.accepted;
+    j["reasons"] = r.reasons;
+    j["checks_required"] = r.checks_required;
+    j["probe_frame"] = r.probe.best_frame;
+    nlohmann::json frames = nlohmann::json::array();
+    for (const auto& q : r.probe.quality) frames.push_back(quality_json(q));
+    j["quality"] = {{"reference", quality_json(r.reference_quality)},
+                    {"probe", quality_json(r.probe.quality[r.probe.best_frame])},
+                    {"probe_frames", frames}};
+    j["liveness"] = liveness_json(r.probe.liveness);
+    return j;
+}
+
+}  // namespace faceproof
