@@ -1,33 +1,20 @@
 #include "eval/template_batch.hpp"
 
-#include <atomic>
 #include <chrono>
-#include <mutex>
-#include <thread>
-
-#include <opencv2/core/utility.hpp>
 
 #include "faceproof/error.hpp"
 #include "faceproof/image.hpp"
+#include "util/parallel_batch.hpp"
 
 namespace faceproof {
 
 std::vector<BatchItem> compute_templates(std::shared_ptr<const ModelSet> models, const EngineOptions& options,
                                          const std::vector<std::filesystem::path>& images, int threads,
                                          const std::function<void(std::size_t, std::size_t)>& progress) {
-    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    threads = std::min<int>(threads, std::max<std::size_t>(1, images.size()));
     std::vector<BatchItem> items(images.size());
-    std::atomic<std::size_t> next{0}, done{0};
-    std::mutex progress_mutex;
-    // Parallelism across images beats OpenCV's intra-layer threads on these small networks;
-    // restore the caller's setting afterwards.
-    const int previous_cv_threads = cv::getNumThreads();
-    cv::setNumThreads(threads > 1 ? 1 : previous_cv_threads);
-
-    auto worker = [&] {
-        auto engine = Engine::create(models, options);
-        for (std::size_t i; (i = next.fetch_add(1)) < images.size();) {
+    parallel_batch(
+        images.size(), threads, [&] { return Engine::create(models, options); },
+        [&](std::unique_ptr<Engine>& engine, std::size_t i) {
             BatchItem& item = items[i];
             try {
                 const auto start = std::chrono::steady_clock::now();
@@ -42,18 +29,8 @@ std::vector<BatchItem> compute_templates(std::shared_ptr<const ModelSet> models,
             } catch (const std::exception&) {  // e.g. cv::Exception: one bad image must not end the batch
                 item.error = std::string(to_string(ErrorCode::internal));
             }
-            const std::size_t finished = ++done;
-            if (progress) {
-                std::lock_guard lock(progress_mutex);
-                progress(finished, images.size());
-            }
-        }
-    };
-    std::vector<std::thread> pool;
-    for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
-    worker();
-    for (auto& t : pool) t.join();
-    cv::setNumThreads(previous_cv_threads);
+        },
+        progress);
     return items;
 }
 

@@ -2,15 +2,9 @@
 
 #include <cmath>
 
+#include "report/json_report.hpp"
+
 namespace faceproof {
-namespace {
-
-double round_to(double value, int digits) {
-    const double scale = std::pow(10.0, digits);
-    return std::round(value * scale) / scale;
-}
-
-}  // namespace
 
 nlohmann::json liveness_json(const LivenessReport& r) {
     nlohmann::json scores = nlohmann::json::array();

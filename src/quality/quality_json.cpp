@@ -3,15 +3,9 @@
 #include <cmath>
 #include <string>
 
+#include "report/json_report.hpp"
+
 namespace faceproof {
-namespace {
-
-double round_to(double value, int digits) {
-    const double scale = std::pow(10.0, digits);
-    return std::round(value * scale) / scale;
-}
-
-}  // namespace
 
 nlohmann::json measure_json(const MeasureResult& r) {
     nlohmann::json j{{"measure", r.measure}, {"assessed", r.assessed}};

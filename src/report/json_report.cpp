@@ -3,12 +3,12 @@
 #include <cmath>
 
 namespace faceproof {
-namespace {
-
 double round_to(double value, int digits) {
     const double scale = std::pow(10.0, digits);
     return std::round(value * scale) / scale;
 }
+
+namespace {
 
 nlohmann::json box_json(const cv::Rect2f& b) {
     return {round_to(b.x, 1), round_to(b.y, 1), round_to(b.width, 1), round_to(b.height, 1)};

@@ -9,6 +9,9 @@
 
 namespace faceproof {
 
+// value rounded to digits decimals: JSON carries what is meaningful, not float noise.
+double round_to(double value, int digits);
+
 nlohmann::json face_json(const Face& face, bool with_landmarks);
 // {"faces", "box", "detection_score", "rotation"} of an analysed image.
 nlohmann::json analysis_json(const FaceAnalysis& analysis);
