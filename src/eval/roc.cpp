@@ -13,6 +13,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "util/plot_text.hpp"
 namespace faceproof {
 namespace {
 
@@ -166,24 +167,8 @@ std::string fmt(const char* format, double v) {
 
 std::string decade_label(int exponent) { return exponent == 0 ? "1" : "1e" + std::to_string(exponent); }
 
-// Draws text with its anchor at (x, baseline y); align -1 left, 0 centre, +1 right.
-void text(cv::Mat& img, const std::string& s, cv::Point at, double scale, const cv::Scalar& colour,
-          int align = -1, int thickness = 1) {
-    int base = 0;
-    const cv::Size sz = cv::getTextSize(s, kFont, scale, thickness, &base);
-    at.x -= align < 0 ? 0 : align == 0 ? sz.width / 2 : sz.width;
-    cv::putText(img, s, at, kFont, scale, colour, thickness, cv::LINE_AA);
-}
-
-// OpenCV cannot draw rotated text: render it on a strip and rotate the strip into place.
-void vertical_text(cv::Mat& img, const std::string& s, cv::Point centre, double scale) {
-    int base = 0;
-    const cv::Size sz = cv::getTextSize(s, kFont, scale, 1, &base);
-    cv::Mat strip(sz.height + base + 4, sz.width + 4, img.type(), cv::Scalar::all(255));
-    cv::putText(strip, s, {2, sz.height + 2}, kFont, scale, kText, 1, cv::LINE_AA);
-    cv::rotate(strip, strip, cv::ROTATE_90_COUNTERCLOCKWISE);
-    strip.copyTo(img(cv::Rect(centre.x - strip.cols / 2, centre.y - strip.rows / 2, strip.cols, strip.rows)));
-}
+using plot::text;
+using plot::vertical_text;
 
 }  // namespace
 

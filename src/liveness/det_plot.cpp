@@ -7,6 +7,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "faceproof/error.hpp"
+#include "util/plot_text.hpp"
 
 namespace faceproof {
 
@@ -29,22 +30,8 @@ const cv::Scalar kTypeColours[] = {{60, 160, 60}, {0, 140, 230}, {180, 80, 180},
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 constexpr double kLo = 0.001, kHi = 0.99;
 
-void text(cv::Mat& img, const std::string& s, cv::Point at, double scale, const cv::Scalar& colour, int align = -1,
-          int thickness = 1) {
-    int base = 0;
-    const cv::Size sz = cv::getTextSize(s, kFont, scale, thickness, &base);
-    at.x -= align < 0 ? 0 : align == 0 ? sz.width / 2 : sz.width;
-    cv::putText(img, s, at, kFont, scale, colour, thickness, cv::LINE_AA);
-}
-
-void vertical_text(cv::Mat& img, const std::string& s, cv::Point centre, double scale) {
-    int base = 0;
-    const cv::Size sz = cv::getTextSize(s, kFont, scale, 1, &base);
-    cv::Mat strip(sz.height + base + 4, sz.width + 4, img.type(), cv::Scalar::all(255));
-    cv::putText(strip, s, {2, sz.height + 2}, kFont, scale, kText, 1, cv::LINE_AA);
-    cv::rotate(strip, strip, cv::ROTATE_90_COUNTERCLOCKWISE);
-    strip.copyTo(img(cv::Rect(centre.x - strip.cols / 2, centre.y - strip.rows / 2, strip.cols, strip.rows)));
-}
+using plot::text;
+using plot::vertical_text;
 
 std::string percent_label(double p) {
     char buf[16];
