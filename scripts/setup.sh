@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libopencv-dev            # imgcodecs, imgproc, dnn (runs the ONNX models)
   libwebp-dev              # WebP decoding through OpenCV
   nlohmann-json3-dev libcli11-dev libsodium-dev
+  libsqlite3-dev           # the embedded default store
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm               # `npm pack` fetches the models and the test images
 )

@@ -22,6 +22,11 @@ enum class ErrorCode {
     template_invalid,    // a serialized template is malformed, truncated or fails its checksum
     template_mismatch,   // two templates come from different models or dimensions
     calibration_invalid, // the calibration file is missing, malformed or lacks an operating point
+    key_invalid,         // the data key is missing, malformed, or not the key the data was sealed with
+    store_error,         // the database failed (connection, constraint, migration)
+    not_found,           // the subject, template or key asked for does not exist
+    conflict,            // it exists already (e.g. a subject reference enrolled twice)
+    consent_invalid,     // enrolment without a valid, unexpired consent record
     io_error,            // a file could not be read or written
     internal,            // a bug or an unexpected failure of a dependency
 };

@@ -14,6 +14,11 @@ std::string_view to_string(ErrorCode code) noexcept {
         case ErrorCode::template_invalid: return "template_invalid";
         case ErrorCode::template_mismatch: return "template_mismatch";
         case ErrorCode::calibration_invalid: return "calibration_invalid";
+        case ErrorCode::key_invalid: return "key_invalid";
+        case ErrorCode::store_error: return "store_error";
+        case ErrorCode::not_found: return "not_found";
+        case ErrorCode::conflict: return "conflict";
+        case ErrorCode::consent_invalid: return "consent_invalid";
         case ErrorCode::io_error: return "io_error";
         case ErrorCode::internal: return "internal";
     }
