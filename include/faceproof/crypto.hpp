@@ -1,0 +1,92 @@
+// faceproof — the data key and authenticated encryption of biometric data at rest.
+//
+// Templates are biometric data: they are stored only as seal() output, never in the clear.
+//
+// Key file: exactly 32 raw bytes, or 64 hex characters optionally followed by one '\n'. It must be
+// a regular file with no group or other permission bits ((st_mode & 077) == 0, i.e. `chmod 600`);
+// anything else is refused with Error{key_invalid} naming the file. `faceproof keys generate FILE`
+// (DataKey::generate_file) makes one.
+//
+// Key id: the first 8 bytes (16 hex chars) of keyed BLAKE2b-256 with the key as BLAKE2b key and
+// the message "faceproof-key-id". It identifies the key that sealed a ciphertext without revealing
+// anything usable about the key.
+//
+// Sealed format (version 1):
+//   u8 version=1 | 8-byte key id (raw) | 24-byte random nonce | XChaCha20-Poly1305 ciphertext+tag
+// The AEAD's associated data is version | key id | associated_data, so the header is authenticated
+// too. associated_data binds a ciphertext to its row (e.g. "tenant/subject/template id"): opening
+// it with other associated data fails, so ciphertexts cannot be swapped between rows.
+//
+// Thread safety: a DataKey is immutable after construction and may be shared by any number of
+// threads (const access only); seal and open are reentrant.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace faceproof {
+
+class DataKey;
+
+// requires: key holds a key (not moved-from).
+// ensures:  result is kSealOverhead + plaintext.size() bytes; a fresh random nonce every call, so
+//           sealing the same plaintext twice gives different bytes.
+std::vector<std::uint8_t> seal(const DataKey& key, std::span<const std::uint8_t> plaintext,
+                               std::string_view associated_data);
+
+// requires: sealed came from seal() with the same key and associated_data.
+// ensures:  returns the plaintext. Throws Error{invalid_argument} when sealed is too short or has
+//           an unknown version, Error{key_invalid} "sealed with another data key (key id …)" when
+//           the key id differs, Error{key_invalid} "authentication failed: wrong key or tampered
+//           data" when the ciphertext, tag, nonce or associated data do not verify.
+std::vector<std::uint8_t> open(const DataKey& key, std::span<const std::uint8_t> sealed,
+                               std::string_view associated_data);
+
+class DataKey {
+public:
+    static constexpr std::size_t kSize = 32;
+
+    // Throws Error{key_invalid} naming the file when it is missing, not a regular file, group- or
+    // world-accessible (says `chmod 600`), malformed, or all zero bytes.
+    static DataKey from_file(const std::filesystem::path& file);
+    // flag, else $FACEPROOF_KEY_FILE (when non-empty), else Error{key_invalid} saying how to get one.
+    static DataKey from_environment_or_file(const std::optional<std::filesystem::path>& flag);
+    // Writes 64 random hex chars + '\n' to a new file created O_CREAT|O_EXCL with mode 0600.
+    // Throws Error{io_error} when file exists (never overwrites) or cannot be written.
+    static void generate_file(const std::filesystem::path& file);
+    // A key from 32 bytes in memory (tests, key derivation). invalid_argument unless size is 32.
+    static DataKey from_bytes(std::span<const std::uint8_t> bytes);
+
+    DataKey(DataKey&& other) noexcept;
+    DataKey& operator=(DataKey&& other) noexcept;
+    DataKey(const DataKey&) = delete;
+    DataKey& operator=(const DataKey&) = delete;
+    ~DataKey();  // wipes and unlocks the key memory
+
+    // 16 lower-case hex chars; stable for a key, different for different keys.
+    std::string id() const;
+
+private:
+    DataKey();  // allocates the guarded, locked buffer
+    const unsigned char* data() const;  // throws Error{internal} on a moved-from key
+    void seal_readonly();
+
+    unsigned char* key_ = nullptr;  // sodium_malloc'd, sodium_mlock'd, read-only once filled
+
+    friend std::vector<std::uint8_t> seal(const DataKey&, std::span<const std::uint8_t>, std::string_view);
+    friend std::vector<std::uint8_t> open(const DataKey&, std::span<const std::uint8_t>, std::string_view);
+};
+
+constexpr std::uint8_t kSealVersion = 1;
+constexpr std::size_t kKeyIdBytes = 8;
+constexpr std::size_t kSealNonceBytes = 24;
+constexpr std::size_t kSealTagBytes = 16;
+constexpr std::size_t kSealOverhead = 1 + kKeyIdBytes + kSealNonceBytes + kSealTagBytes;
+
+}  // namespace faceproof

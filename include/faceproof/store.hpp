@@ -1,0 +1,121 @@
+// faceproof — embedded storage of subjects, consent, sealed templates and the audit trail.
+//
+// Templates are biometric data: the store only ever sees them sealed (ciphertext produced by the
+// caller, `sealed`, with the `key_id` of the data key). The store never decrypts anything.
+//
+// Backends: "sqlite:PATH" (SQLite, WAL, synchronous=FULL, secure_delete=ON). PostgreSQL follows
+// with the same migrations in its dialect and the same test suite (tests/test_store.cpp).
+//
+// Timestamps are RFC 3339 strings ("2025-01-31T12:00:00Z", offsets and fractions allowed).
+// Comparisons (consent validity, expiry) are made on the instant, not on the text.
+//
+// Errors: every failure is faceproof::Error — store_error (database failure, message from the
+// backend), not_found, conflict, consent_invalid, invalid_argument.
+//
+// Thread safety: a Store is NOT thread-safe; use one Store per thread (each holds its own
+// connection). Several Stores (threads or processes) may open the same database concurrently;
+// writers serialise through the database lock (busy timeout 5 s, then store_error).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace faceproof {
+
+struct Consent {
+    std::string purpose;         // e.g. "identity-proofing"
+    std::string legal_basis;     // e.g. "consent" (GDPR art. 9(2)(a))
+    std::string notice_version;  // version of the privacy notice shown to the subject
+    std::string given_at;        // RFC 3339
+    std::string expires_at;      // RFC 3339, strictly after given_at
+};
+
+struct TemplateRecord {
+    std::int64_t id = 0;            // assigned by the store; ignored on input
+    std::string model_id;
+    double quality_score = 0;
+    std::string created_at;         // RFC 3339; empty on input = now
+    std::string key_id;             // identifies the data key `sealed` was sealed with
+    std::vector<std::uint8_t> sealed;  // ciphertext, opaque to the store
+};
+
+struct Subject {
+    std::string tenant, reference;     // (tenant, reference) is unique; both non-empty
+    std::string created_at, updated_at;  // RFC 3339; empty on input = now
+    Consent consent;
+    std::vector<TemplateRecord> templates;
+};
+
+struct SubjectKey {
+    std::string tenant, reference;
+    bool operator==(const SubjectKey&) const = default;
+};
+
+struct AuditRow {
+    std::int64_t sequence = 0;  // 0 on input = next sequence number
+    std::string time, tenant, actor, action, subject, outcome, details_json, previous_hash, hash;
+};
+
+class Store {
+public:
+    virtual ~Store() = default;
+
+    // Stores subject, consent and templates in ONE transaction (all or nothing).
+    // requires: tenant, reference non-empty; every consent field non-empty and a valid RFC 3339
+    //   instant where a time; expires_at > given_at and expires_at > now (else consent_invalid).
+    // throws: conflict if (tenant, reference) exists.
+    virtual void enrol(const Subject& s) = 0;
+
+    // Adds one template to an enrolled subject; returns its id. not_found if the subject is absent.
+    virtual std::int64_t add_template(const std::string& tenant, const std::string& reference,
+                                      const TemplateRecord& t) = 0;
+
+    // The subject with consent and templates (ordered by id), or nullopt.
+    virtual std::optional<Subject> find(const std::string& tenant, const std::string& reference) = 0;
+
+    // References of a tenant in ascending order; requires limit >= 0, offset >= 0.
+    virtual std::vector<std::string> list(const std::string& tenant, std::int64_t limit,
+                                          std::int64_t offset) = 0;
+
+    // Deletes templates, consent and subject (one transaction); false if there was no such subject.
+    // Deleted bytes are overwritten (secure_delete); call vacuum() to also compact the file.
+    virtual bool remove(const std::string& tenant, const std::string& reference) = 0;
+
+    // Removes every subject whose consent has expired (expires_at <= now) or is missing, in one
+    // transaction; returns "tenant/reference" of each. requires: now is RFC 3339 (invalid_argument).
+    virtual std::vector<std::string> purge_expired(const std::string& now_rfc3339) = 0;
+
+    // Every template of a tenant with its owner, ordered by template id (to rebuild an index).
+    virtual std::vector<std::pair<SubjectKey, TemplateRecord>> all_templates(const std::string& tenant) = 0;
+
+    // Key rotation: calls reseal for every template (all tenants) and stores the returned
+    // ciphertext with new_key_id (pre-set to the record's key_id). Works in batches, each batch one
+    // transaction: if reseal throws, the current batch is rolled back and the exception propagates;
+    // earlier batches stay committed (each row carries its own key_id, so a rerun resumes safely).
+    virtual void reseal_templates(
+        const std::function<std::vector<std::uint8_t>(const TemplateRecord&, std::string& new_key_id)>& reseal) = 0;
+
+    // Appends one audit row (the audit table is append-only). conflict if sequence is taken.
+    virtual void append_audit(const AuditRow& row) = 0;
+    // Rows with sequence > after_sequence in ascending order, of one tenant or of all (nullopt).
+    virtual std::vector<AuditRow> audit(const std::optional<std::string>& tenant, std::int64_t after_sequence,
+                                        std::int64_t limit) = 0;
+    virtual std::optional<AuditRow> last_audit() = 0;
+
+    // Compacts the database and truncates the write-ahead log.
+    virtual void vacuum() = 0;
+
+    // "sqlite:PATH" opens (creating) a SQLite database and applies pending migrations;
+    // "sqlite:" alone uses $XDG_DATA_HOME/faceproof/faceproof.db, else
+    // ~/.local/share/faceproof/faceproof.db (directories created with mode 0700).
+    // "postgresql://…" / "postgres://…": store_error (backend not built yet).
+    // Anything else: invalid_argument.
+    static std::unique_ptr<Store> open(const std::string& url);
+};
+
+}  // namespace faceproof

@@ -1,0 +1,415 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <string_view>
+#include <utility>
+
+#include "faceproof/error.hpp"
+#include "sqlite_migrations_data.hpp"
+#include "store/rfc3339.hpp"
+
+namespace faceproof::store_detail {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+constexpr int kResealBatch = 256;
+#define AUDIT_COLUMNS "sequence, time, tenant, actor, action, subject, outcome, details_json, previous_hash, hash"
+
+[[noreturn]] void fail(sqlite3* db, const std::string& what) {
+    const int code = db ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
+    const std::string msg = "store: " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
+    if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY)
+        throw Error(ErrorCode::conflict, msg);
+    throw Error(ErrorCode::store_error, msg);
+}
+
+// One prepared statement; parameters are bound, never spliced into the SQL text.
+class Stmt {
+public:
+    Stmt(sqlite3* db, std::string_view sql) : db_(db) {
+        if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) != SQLITE_OK)
+            fail(db, "prepare");
+    }
+    ~Stmt() { sqlite3_finalize(stmt_); }
+    Stmt(const Stmt&) = delete;
+    Stmt& operator=(const Stmt&) = delete;
+
+    Stmt& bind(int i, const std::string& v) {
+        check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+        return *this;
+    }
+    Stmt& bind(int i, std::int64_t v) {
+        check(sqlite3_bind_int64(stmt_, i, v));
+        return *this;
+    }
+    Stmt& bind(int i, double v) {
+        check(sqlite3_bind_double(stmt_, i, v));
+        return *this;
+    }
+    Stmt& bind(int i, const std::vector<std::uint8_t>& v) {
+        // zeroblob-safe: an empty vector binds a zero-length blob, not NULL
+        check(v.empty() ? sqlite3_bind_zeroblob(stmt_, i, 0)
+                        : sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+        return *this;
+    }
+    // true while a row is available
+    bool step() {
+        const int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        fail(db_, "step");
+    }
+    void run() {
+        while (step()) {
+        }
+    }
+    // Ready to run again with new bindings.
+    void reset() {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+    std::string text(int c) const {
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, c));
+        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, c))) : std::string();
+    }
+    std::int64_t i64(int c) const { return sqlite3_column_int64(stmt_, c); }
+    double dbl(int c) const { return sqlite3_column_double(stmt_, c); }
+    std::vector<std::uint8_t> blob(int c) const {
+        const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, c));
+        return p ? std::vector<std::uint8_t>(p, p + sqlite3_column_bytes(stmt_, c)) : std::vector<std::uint8_t>();
+    }
+
+private:
+    void check(int rc) {
+        if (rc != SQLITE_OK) fail(db_, "bind");
+    }
+    sqlite3* db_;
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+void exec(sqlite3* db, const char* sql, const std::string& what) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        const std::string msg = err ? err : sqlite3_errmsg(db);
+        sqlite3_free(err);
+        throw Error(ErrorCode::store_error, "store: " + what + ": " + msg);
+    }
+}
+
+// BEGIN IMMEDIATE (take the write lock up front: no lock upgrade deadlocks); rolls back unless committed.
+class Tx {
+public:
+    explicit Tx(sqlite3* db) : db_(db) { exec(db_, "BEGIN IMMEDIATE", "begin transaction"); }
+    ~Tx() {
+        if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    void commit() {
+        exec(db_, "COMMIT", "commit");
+        done_ = true;
+    }
+
+private:
+    sqlite3* db_;
+    bool done_ = false;
+};
+
+void require_key(const std::string& tenant, const std::string& reference) {
+    if (tenant.empty() || reference.empty())
+        throw Error(ErrorCode::invalid_argument, "store: tenant and reference must not be empty");
+}
+
+std::int64_t check_consent(const Consent& c) {
+    if (c.purpose.empty() || c.legal_basis.empty() || c.notice_version.empty() || c.given_at.empty() ||
+        c.expires_at.empty())
+        throw Error(ErrorCode::consent_invalid,
+                    "consent: purpose, legal_basis, notice_version, given_at and expires_at are all required");
+    const auto given = parse_rfc3339_ms(c.given_at);
+    const auto expires = parse_rfc3339_ms(c.expires_at);
+    if (!given || !expires) throw Error(ErrorCode::consent_invalid, "consent: given_at/expires_at must be RFC 3339");
+    if (*expires <= *given) throw Error(ErrorCode::consent_invalid, "consent: expires_at must be after given_at");
+    if (*expires <= now_unix_ms()) throw Error(ErrorCode::consent_invalid, "consent: already expired");
+    return *expires;
+}
+
+std::string or_now(const std::string& t) { return t.empty() ? now_rfc3339() : t; }
+
+class SqliteStore final : public Store {
+public:
+    explicit SqliteStore(const std::string& path) {
+        const int rc = sqlite3_open_v2(path.c_str(), &db_,
+                                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+        if (rc != SQLITE_OK) {
+            const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+            sqlite3_close(db_);
+            throw Error(ErrorCode::store_error, "store: cannot open " + path + ": " + msg);
+        }
+        try {
+            sqlite3_extended_result_codes(db_, 1);
+            sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+            exec(db_,
+                 "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA journal_mode = WAL;"
+                 " PRAGMA synchronous = FULL;",
+                 "configure connection");
+            {
+                Stmt s(db_, "PRAGMA journal_mode");
+                if (!s.step() || s.text(0) != "wal")
+                    throw Error(ErrorCode::store_error, "store: cannot enable WAL journal mode on " + path);
+            }
+            migrate();
+        } catch (...) {
+            sqlite3_close(db_);
+            throw;
+        }
+    }
+    ~SqliteStore() override { sqlite3_close(db_); }
+
+    void enrol(const Subject& s) override {
+        require_key(s.tenant, s.reference);
+        const std::int64_t expires_ms = check_consent(s.consent);
+        Tx tx(db_);
+        {
+            Stmt q(db_, "SELECT 1 FROM subjects WHERE tenant = ?1 AND reference = ?2");
+            q.bind(1, s.tenant).bind(2, s.reference);
+            if (q.step())
+                throw Error(ErrorCode::conflict, "store: subject " + s.tenant + "/" + s.reference + " exists already");
+        }
+        const std::string now = now_rfc3339();
+        const std::string created = s.created_at.empty() ? now : s.created_at;
+        Stmt ins(db_, "INSERT INTO subjects (tenant, reference, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)");
+        ins.bind(1, s.tenant).bind(2, s.reference).bind(3, created).bind(4, s.updated_at.empty() ? created : s.updated_at);
+        ins.run();
+        const std::int64_t id = sqlite3_last_insert_rowid(db_);
+        Stmt c(db_,
+               "INSERT INTO consents (subject_id, purpose, legal_basis, notice_version, given_at, expires_at,"
+               " expires_unix_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+        c.bind(1, id).bind(2, s.consent.purpose).bind(3, s.consent.legal_basis).bind(4, s.consent.notice_version);
+        c.bind(5, s.consent.given_at).bind(6, s.consent.expires_at).bind(7, expires_ms);
+        c.run();
+        for (const auto& t : s.templates) insert_template(id, t);
+        tx.commit();
+    }
+
+    std::int64_t add_template(const std::string& tenant, const std::string& reference,
+                              const TemplateRecord& t) override {
+        require_key(tenant, reference);
+        Tx tx(db_);
+        const auto id = subject_id(tenant, reference);
+        if (!id) throw Error(ErrorCode::not_found, "store: no subject " + tenant + "/" + reference);
+        const std::int64_t tid = insert_template(*id, t);
+        Stmt u(db_, "UPDATE subjects SET updated_at = ?1 WHERE id = ?2");
+        u.bind(1, now_rfc3339()).bind(2, *id);
+        u.run();
+        tx.commit();
+        return tid;
+    }
+
+    std::optional<Subject> find(const std::string& tenant, const std::string& reference) override {
+        // One read transaction, so subject, consent and templates are a consistent snapshot.
+        exec(db_, "BEGIN", "begin transaction");
+        struct End {
+            sqlite3* db;
+            ~End() { sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); }
+        } end{db_};
+        Stmt q(db_,
+               "SELECT s.id, s.created_at, s.updated_at, c.purpose, c.legal_basis, c.notice_version, c.given_at,"
+               " c.expires_at FROM subjects s LEFT JOIN consents c ON c.subject_id = s.id"
+               " WHERE s.tenant = ?1 AND s.reference = ?2");
+        q.bind(1, tenant).bind(2, reference);
+        if (!q.step()) return std::nullopt;
+        Subject s;
+        s.tenant = tenant;
+        s.reference = reference;
+        const std::int64_t id = q.i64(0);
+        s.created_at = q.text(1);
+        s.updated_at = q.text(2);
+        s.consent = Consent{q.text(3), q.text(4), q.text(5), q.text(6), q.text(7)};
+        Stmt t(db_,
+               "SELECT id, model_id, quality_score, created_at, key_id, sealed FROM templates"
+               " WHERE subject_id = ?1 ORDER BY id");
+        t.bind(1, id);
+        while (t.step()) s.templates.push_back(read_template(t, 0));
+        return s;
+    }
+
+    std::vector<std::string> list(const std::string& tenant, std::int64_t limit, std::int64_t offset) override {
+        if (limit < 0 || offset < 0) throw Error(ErrorCode::invalid_argument, "store: limit and offset must be >= 0");
+        Stmt q(db_, "SELECT reference FROM subjects WHERE tenant = ?1 ORDER BY reference LIMIT ?2 OFFSET ?3");
+        q.bind(1, tenant).bind(2, limit).bind(3, offset);
+        std::vector<std::string> out;
+        while (q.step()) out.push_back(q.text(0));
+        return out;
+    }
+
+    bool remove(const std::string& tenant, const std::string& reference) override {
+        Tx tx(db_);
+        // Explicit deletes (not only ON DELETE CASCADE) so removal does not depend on the pragma.
+        const auto id = subject_id(tenant, reference);
+        if (!id) return false;
+        delete_subject(*id);
+        tx.commit();
+        return true;
+    }
+
+    std::vector<std::string> purge_expired(const std::string& now) override {
+        const auto now_ms = parse_rfc3339_ms(now);
+        if (!now_ms) throw Error(ErrorCode::invalid_argument, "store: purge_expired: now must be RFC 3339");
+        Tx tx(db_);
+        std::vector<std::pair<std::int64_t, std::string>> victims;
+        {
+            Stmt q(db_,
+                   "SELECT s.id, s.tenant, s.reference FROM subjects s LEFT JOIN consents c ON c.subject_id = s.id"
+                   " WHERE c.subject_id IS NULL OR c.expires_unix_ms <= ?1 ORDER BY s.tenant, s.reference");
+            q.bind(1, *now_ms);
+            while (q.step()) victims.emplace_back(q.i64(0), q.text(1) + "/" + q.text(2));
+        }
+        std::vector<std::string> out;
+        for (auto& [id, name] : victims) {
+            delete_subject(id);
+            out.push_back(std::move(name));
+        }
+        tx.commit();
+        return out;
+    }
+
+    std::vector<std::pair<SubjectKey, TemplateRecord>> all_templates(const std::string& tenant) override {
+        Stmt q(db_,
+               "SELECT s.reference, t.id, t.model_id, t.quality_score, t.created_at, t.key_id, t.sealed"
+               " FROM templates t JOIN subjects s ON s.id = t.subject_id WHERE s.tenant = ?1 ORDER BY t.id");
+        q.bind(1, tenant);
+        std::vector<std::pair<SubjectKey, TemplateRecord>> out;
+        while (q.step()) out.emplace_back(SubjectKey{tenant, q.text(0)}, read_template(q, 1));
+        return out;
+    }
+
+    void reseal_templates(const std::function<std::vector<std::uint8_t>(const TemplateRecord&, std::string&)>& reseal)
+        override {
+        std::int64_t after = 0;
+        for (;;) {
+            Tx tx(db_);
+            std::vector<TemplateRecord> batch;
+            {
+                Stmt q(db_,
+                       "SELECT id, model_id, quality_score, created_at, key_id, sealed FROM templates"
+                       " WHERE id > ?1 ORDER BY id LIMIT ?2");
+                q.bind(1, after).bind(2, static_cast<std::int64_t>(kResealBatch));
+                while (q.step()) batch.push_back(read_template(q, 0));
+            }
+            if (batch.empty()) return;  // Tx rolls back an empty read transaction
+            Stmt u(db_, "UPDATE templates SET sealed = ?1, key_id = ?2 WHERE id = ?3");
+            for (const auto& t : batch) {
+                std::string key_id = t.key_id;
+                const std::vector<std::uint8_t> sealed = reseal(t, key_id);
+                if (key_id.empty()) throw Error(ErrorCode::invalid_argument, "store: reseal returned an empty key id");
+                u.bind(1, sealed).bind(2, key_id).bind(3, t.id);
+                u.run();
+                u.reset();
+            }
+            tx.commit();
+            after = batch.back().id;
+        }
+    }
+
+    void append_audit(const AuditRow& r) override {
+        Stmt q(db_,
+               "INSERT INTO audit (sequence, time, tenant, actor, action, subject, outcome, details_json,"
+               " previous_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+        if (r.sequence > 0) q.bind(1, r.sequence);  // unbound = NULL = next rowid
+        else if (r.sequence < 0) throw Error(ErrorCode::invalid_argument, "store: audit sequence must be >= 0");
+        q.bind(2, or_now(r.time)).bind(3, r.tenant).bind(4, r.actor).bind(5, r.action).bind(6, r.subject);
+        q.bind(7, r.outcome).bind(8, r.details_json.empty() ? std::string("{}") : r.details_json);
+        q.bind(9, r.previous_hash).bind(10, r.hash);
+        q.run();
+    }
+
+    std::vector<AuditRow> audit(const std::optional<std::string>& tenant, std::int64_t after_sequence,
+                                std::int64_t limit) override {
+        if (limit < 0) throw Error(ErrorCode::invalid_argument, "store: limit must be >= 0");
+        Stmt q(db_, tenant ? "SELECT " AUDIT_COLUMNS " FROM audit WHERE sequence > ?1 AND tenant = ?3"
+                             " ORDER BY sequence LIMIT ?2"
+                           : "SELECT " AUDIT_COLUMNS " FROM audit WHERE sequence > ?1 ORDER BY sequence LIMIT ?2");
+        q.bind(1, after_sequence).bind(2, limit);
+        if (tenant) q.bind(3, *tenant);
+        std::vector<AuditRow> out;
+        while (q.step()) out.push_back(read_audit(q));
+        return out;
+    }
+
+    std::optional<AuditRow> last_audit() override {
+        Stmt q(db_, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY sequence DESC LIMIT 1");
+        if (!q.step()) return std::nullopt;
+        return read_audit(q);
+    }
+
+    void vacuum() override {
+        exec(db_, "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);", "vacuum");
+    }
+
+private:
+    void migrate() {
+        Tx tx(db_);
+        exec(db_,
+             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+             " applied_at TEXT NOT NULL)",
+             "create schema_migrations");
+        for (const auto& m : detail::kSqliteMigrations) {
+            const std::int64_t version = std::strtoll(std::string(m.name).c_str(), nullptr, 10);
+            if (version <= 0)
+                throw Error(ErrorCode::internal, "store: migration " + std::string(m.name) + " has no version number");
+            Stmt q(db_, "SELECT 1 FROM schema_migrations WHERE version = ?1");
+            q.bind(1, version);
+            if (q.step()) continue;
+            exec(db_, std::string(m.sql).c_str(), "migration " + std::string(m.name));
+            Stmt ins(db_, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)");
+            ins.bind(1, version).bind(2, std::string(m.name)).bind(3, now_rfc3339());
+            ins.run();
+        }
+        tx.commit();
+    }
+
+    std::optional<std::int64_t> subject_id(const std::string& tenant, const std::string& reference) {
+        Stmt q(db_, "SELECT id FROM subjects WHERE tenant = ?1 AND reference = ?2");
+        q.bind(1, tenant).bind(2, reference);
+        if (!q.step()) return std::nullopt;
+        return q.i64(0);
+    }
+
+    void delete_subject(std::int64_t id) {
+        for (const char* sql : {"DELETE FROM templates WHERE subject_id = ?1", "DELETE FROM consents WHERE subject_id = ?1",
+                                "DELETE FROM subjects WHERE id = ?1"}) {
+            Stmt d(db_, sql);
+            d.bind(1, id);
+            d.run();
+        }
+    }
+
+    std::int64_t insert_template(std::int64_t subject, const TemplateRecord& t) {
+        if (t.model_id.empty() || t.key_id.empty() || t.sealed.empty())
+            throw Error(ErrorCode::invalid_argument, "store: a template needs model_id, key_id and sealed bytes");
+        Stmt q(db_,
+               "INSERT INTO templates (subject_id, model_id, quality_score, created_at, key_id, sealed)"
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        q.bind(1, subject).bind(2, t.model_id).bind(3, t.quality_score).bind(4, or_now(t.created_at));
+        q.bind(5, t.key_id).bind(6, t.sealed);
+        q.run();
+        return sqlite3_last_insert_rowid(db_);
+    }
+
+    static TemplateRecord read_template(const Stmt& q, int c) {
+        return TemplateRecord{q.i64(c), q.text(c + 1), q.dbl(c + 2), q.text(c + 3), q.text(c + 4), q.blob(c + 5)};
+    }
+    static AuditRow read_audit(const Stmt& q) {
+        return AuditRow{q.i64(0), q.text(1), q.text(2), q.text(3), q.text(4),
+                        q.text(5), q.text(6), q.text(7), q.text(8), q.text(9)};
+    }
+
+    sqlite3* db_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite(const std::string& path) { return std::make_unique<SqliteStore>(path); }
+
+}  // namespace faceproof::store_detail
