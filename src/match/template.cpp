@@ -70,7 +70,9 @@ std::vector<std::uint8_t> serialize_template(const Template& t) {
         throw Error(ErrorCode::invalid_argument, "template dimension out of range");
     if (t.model_id.empty() || t.model_id.size() > 255)
         throw Error(ErrorCode::invalid_argument, "template model id must be 1..255 bytes");
-    std::vector<std::uint8_t> out(kMagic, kMagic + 4);
+    std::vector<std::uint8_t> out;
+    out.reserve(4 + 4 + t.model_id.size() + 32 + 4 + t.values.size() * sizeof(float) + kChecksumBytes);
+    out.insert(out.end(), kMagic, kMagic + 4);
     put<std::uint16_t>(out, kVersion);
     put<std::uint16_t>(out, static_cast<std::uint16_t>(t.model_id.size()));
     out.insert(out.end(), t.model_id.begin(), t.model_id.end());
