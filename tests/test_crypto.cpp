@@ -5,8 +5,11 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "faceproof/crypto.hpp"
 #include "faceproof/error.hpp"
@@ -233,4 +236,22 @@ TEST(CryptoSeal, MalformedInputIsInvalidArgument) {
     const auto sealed2 = fp::seal(key, pattern(10), "row");
     expect_error_code(fp::ErrorCode::key_invalid,
                       [&] { fp::open(key, std::span(sealed2).first(sealed2.size() - 1), "row"); });
+}
+
+// `faceproof keys generate FILE`: a new owner-only key file, whose id the CLI prints; an existing
+// file is never overwritten (it may be the key that sealed stored data).
+TEST(CryptoCli, KeysGenerateWritesAnOwnerOnlyFileOnce) {
+    fptest::TempDir dir;
+    const auto file = dir / "data.key";
+    const fptest::CliResult made = fptest::run_cli({"keys", "generate", file.string(), "--json"});
+    ASSERT_EQ(made.exit_code, 0) << fptest::describe(made);
+    const auto j = nlohmann::json::parse(made.out);
+    EXPECT_EQ(j.value("key_id", ""), faceproof::DataKey::from_file(file).id());
+    EXPECT_EQ(std::filesystem::status(file).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    const std::string before = fptest::read_text(file);
+    const fptest::CliResult again = fptest::run_cli({"keys", "generate", file.string(), "--json"});
+    EXPECT_EQ(again.exit_code, 2) << fptest::describe(again);
+    EXPECT_EQ(nlohmann::json::parse(again.out)["error"]["code"], "io_error");
+    EXPECT_EQ(fptest::read_text(file), before);
 }

@@ -52,6 +52,7 @@ void register_template(CLI::App& app, Context& context);  // template + compare
 void register_eval(CLI::App& app, Context& context);
 void register_calibrate(CLI::App& app, Context& context);
 void register_models(CLI::App& app, Context& context);
+void register_keys(CLI::App& app, Context& context);
 void register_quality(CLI::App& app, Context& context);
 void register_liveness(CLI::App& app, Context& context);
 void register_eval_pad(CLI::App& eval, Context& context);  // `eval pad`, called by register_eval

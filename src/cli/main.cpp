@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
     cli::register_eval(app, context);
     cli::register_calibrate(app, context);
     cli::register_models(app, context);
+    cli::register_keys(app, context);
     cli::register_quality(app, context);
     cli::register_liveness(app, context);
 
