@@ -3,13 +3,13 @@
 #include "faceproof/liveness.hpp"
 
 #include <cmath>
-#include <fstream>
 #include <sstream>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "faceproof/error.hpp"
+#include "util/text_file.hpp"
 #include "liveness/challenge.hpp"
 #include "liveness/passive_model.hpp"
 #include "liveness_calibration_data.hpp"
@@ -101,11 +101,7 @@ LivenessCalibration LivenessCalibration::from_json(const std::string& text) {
 }
 
 LivenessCalibration LivenessCalibration::load(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw Error(ErrorCode::io_error, "cannot read liveness calibration file " + file.string());
-    std::stringstream text;
-    text << in.rdbuf();
-    return from_json(text.str());
+    return from_json(read_text_file(file, "liveness calibration file"));
 }
 
 const LivenessCalibration& LivenessCalibration::shipped() {

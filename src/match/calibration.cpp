@@ -1,12 +1,12 @@
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "calibration_data.hpp"
 #include "faceproof/error.hpp"
+#include "util/text_file.hpp"
 #include "faceproof/match.hpp"
 
 namespace faceproof {
@@ -47,11 +47,7 @@ Calibration Calibration::from_json(const std::string& text) {
 }
 
 Calibration Calibration::load(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw Error(ErrorCode::io_error, "cannot read calibration file " + file.string());
-    std::stringstream text;
-    text << in.rdbuf();
-    return from_json(text.str());
+    return from_json(read_text_file(file, "calibration file"));
 }
 
 const Calibration& Calibration::shipped() {
