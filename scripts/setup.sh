@@ -13,6 +13,9 @@ APT_PACKAGES=(
   libwebp-dev              # WebP decoding through OpenCV
   nlohmann-json3-dev libcli11-dev libsodium-dev
   libsqlite3-dev           # the embedded default store
+  libpq-dev postgresql     # the multi-node store; the tests start a throwaway server
+  libhnswlib-dev           # approximate 1:N index (HNSW)
+  libfaiss-dev             # only for the 1:N benchmark's comparison (build/faceproof_gallery_bench)
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm               # `npm pack` fetches the models and the test images
 )

@@ -146,6 +146,7 @@ protected:
 TEST_P(StoreTest, EnrolFindRoundTrip) {
     auto store = open();
     Subject s = make_subject("acme", "cust-1", 2);
+    s.templates[1].sealed_image = bytes_for("retained image", 5000);  // retention on for one capture
     store->enrol(s);
     const auto found = store->find("acme", "cust-1");
     ASSERT_TRUE(found);
@@ -167,6 +168,7 @@ TEST_P(StoreTest, EnrolFindRoundTrip) {
         EXPECT_EQ(t.created_at, s.templates[i].created_at);
         EXPECT_EQ(t.key_id, s.templates[i].key_id);
         EXPECT_EQ(t.sealed, s.templates[i].sealed);
+        EXPECT_EQ(t.sealed_image, s.templates[i].sealed_image);
     }
     EXPECT_LT(found->templates[0].id, found->templates[1].id);
     EXPECT_FALSE(store->find("acme", "cust-2"));
@@ -383,19 +385,20 @@ TEST_P(StoreTest, ResealChangesBlobsAndKeyIds) {
     };
     // A failing reseal rolls its batch back.
     int calls = 0;
-    EXPECT_THROW(store->reseal_templates([&](const TemplateRecord& t, std::string& key) {
+    EXPECT_THROW(store->reseal_templates([&](TemplateRecord& t) {
         if (++calls == 10) throw std::runtime_error("kms down");
-        key = "k2";
-        return flip(t);
+        t.key_id = "k2";
+        t.sealed = flip(t);
     }),
                  std::runtime_error);
     for (const auto& [key, t] : store->all_templates("acme")) ASSERT_EQ(t.key_id, "k1");
 
     std::vector<std::pair<SubjectKey, TemplateRecord>> before = store->all_templates("acme");
-    store->reseal_templates([&](const TemplateRecord& t, std::string& key) {
-        EXPECT_EQ(key, "k1");
-        key = "k2";
-        return flip(t);
+    store->reseal_templates([&](TemplateRecord& t) {
+        EXPECT_EQ(t.key_id, "k1");
+        t.key_id = "k2";
+        t.sealed = flip(t);
+        if (!t.sealed_image.empty()) t.sealed_image.assign(t.sealed_image.size(), 0x77);
     });
     const auto after = store->all_templates("acme");
     ASSERT_EQ(after.size(), before.size());
@@ -414,14 +417,19 @@ TEST_P(StoreTest, DeletionReallyDeletesBytes) {
     std::vector<std::uint8_t> secret(2048);
     for (auto& b : secret) b = static_cast<std::uint8_t>(rd());
     const std::vector<std::uint8_t> slice(secret.begin() + 1000, secret.begin() + 1032);
+    std::vector<std::uint8_t> image(6000);  // a retained capture: larger than a page, so it overflows
+    for (auto& b : image) b = static_cast<std::uint8_t>(rd());
+    const std::vector<std::uint8_t> image_slice(image.begin() + 4000, image.begin() + 4032);
     {
         auto store = open();
         Subject s = make_subject("acme", "forget-me", 1);
         s.templates[0].sealed = secret;
+        s.templates[0].sealed_image = image;
         store->enrol(s);
         store->enrol(make_subject("acme", "keep-me", 2));
     }
     ASSERT_TRUE(occurs(secret)) << "positive control: the enrolled blob should be in the file";
+    ASSERT_TRUE(occurs(image_slice)) << "positive control: the retained image should be in the file";
     {
         auto store = open();
         ASSERT_TRUE(store->remove("acme", "forget-me"));
@@ -429,6 +437,7 @@ TEST_P(StoreTest, DeletionReallyDeletesBytes) {
     }
     EXPECT_FALSE(occurs(secret)) << "the deleted template's bytes are still in the database files";
     EXPECT_FALSE(occurs(slice)) << "a 32-byte slice of the deleted template is still in the database files";
+    EXPECT_FALSE(occurs(image_slice)) << "a 32-byte slice of the deleted image is still in the database files";
     EXPECT_TRUE(open()->find("acme", "keep-me"));
 }
 

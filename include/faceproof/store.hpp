@@ -42,6 +42,9 @@ struct TemplateRecord {
     std::string created_at;         // RFC 3339; empty on input = now
     std::string key_id;             // identifies the data key `sealed` was sealed with
     std::vector<std::uint8_t> sealed;  // ciphertext, opaque to the store
+    // The capture the template came from, sealed like `sealed`, only when the operator turned image
+    // retention on; empty = no image kept (the default). Deleted with its template.
+    std::vector<std::uint8_t> sealed_image;
 };
 
 struct Subject {
@@ -93,12 +96,13 @@ public:
     // Every template of a tenant with its owner, ordered by template id (to rebuild an index).
     virtual std::vector<std::pair<SubjectKey, TemplateRecord>> all_templates(const std::string& tenant) = 0;
 
-    // Key rotation: calls reseal for every template (all tenants) and stores the returned
-    // ciphertext with new_key_id (pre-set to the record's key_id). Works in batches, each batch one
+    // Key rotation: calls reseal for every template (all tenants); reseal replaces the record's
+    // sealed, sealed_image and key_id in place, and the store writes those three back (key_id must
+    // stay non-empty, sealed non-empty; other fields are ignored). Works in batches, each batch one
     // transaction: if reseal throws, the current batch is rolled back and the exception propagates;
     // earlier batches stay committed (each row carries its own key_id, so a rerun resumes safely).
-    virtual void reseal_templates(
-        const std::function<std::vector<std::uint8_t>(const TemplateRecord&, std::string& new_key_id)>& reseal) = 0;
+    // Reads are never blocked for longer than one batch.
+    virtual void reseal_templates(const std::function<void(TemplateRecord&)>& reseal) = 0;
 
     // Appends one audit row (the audit table is append-only). conflict if sequence is taken.
     virtual void append_audit(const AuditRow& row) = 0;
@@ -113,7 +117,8 @@ public:
     // "sqlite:PATH" opens (creating) a SQLite database and applies pending migrations;
     // "sqlite:" alone uses $XDG_DATA_HOME/faceproof/faceproof.db, else
     // ~/.local/share/faceproof/faceproof.db (directories created with mode 0700).
-    // "postgresql://…" / "postgres://…": store_error (backend not built yet).
+    // "postgresql://…" / "postgres://…": a PostgreSQL server (libpq connection URI), migrations
+    // applied under an advisory lock so several nodes can start together.
     // Anything else: invalid_argument.
     static std::unique_ptr<Store> open(const std::string& url);
 };

@@ -55,6 +55,14 @@ public:
                         : sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
         return *this;
     }
+    // An empty vector binds NULL (no retained image).
+    Stmt& bind_optional(int i, const std::vector<std::uint8_t>& v) {
+        if (v.empty()) {
+            check(sqlite3_bind_null(stmt_, i));
+            return *this;
+        }
+        return bind(i, v);
+    }
     // true while a row is available
     bool step() {
         const int rc = sqlite3_step(stmt_);
@@ -227,7 +235,7 @@ public:
         s.updated_at = q.text(2);
         s.consent = Consent{q.text(3), q.text(4), q.text(5), q.text(6), q.text(7)};
         Stmt t(db_,
-               "SELECT id, model_id, quality_score, created_at, key_id, sealed FROM templates"
+               "SELECT id, model_id, quality_score, created_at, key_id, sealed, sealed_image FROM templates"
                " WHERE subject_id = ?1 ORDER BY id");
         t.bind(1, id);
         while (t.step()) s.templates.push_back(read_template(t, 0));
@@ -276,7 +284,7 @@ public:
 
     std::vector<std::pair<SubjectKey, TemplateRecord>> all_templates(const std::string& tenant) override {
         Stmt q(db_,
-               "SELECT s.reference, t.id, t.model_id, t.quality_score, t.created_at, t.key_id, t.sealed"
+               "SELECT s.reference, t.id, t.model_id, t.quality_score, t.created_at, t.key_id, t.sealed, t.sealed_image"
                " FROM templates t JOIN subjects s ON s.id = t.subject_id WHERE s.tenant = ?1 ORDER BY t.id");
         q.bind(1, tenant);
         std::vector<std::pair<SubjectKey, TemplateRecord>> out;
@@ -284,31 +292,32 @@ public:
         return out;
     }
 
-    void reseal_templates(const std::function<std::vector<std::uint8_t>(const TemplateRecord&, std::string&)>& reseal)
-        override {
+    void reseal_templates(const std::function<void(TemplateRecord&)>& reseal) override {
         std::int64_t after = 0;
         for (;;) {
             Tx tx(db_);
             std::vector<TemplateRecord> batch;
             {
                 Stmt q(db_,
-                       "SELECT id, model_id, quality_score, created_at, key_id, sealed FROM templates"
+                       "SELECT id, model_id, quality_score, created_at, key_id, sealed, sealed_image FROM templates"
                        " WHERE id > ?1 ORDER BY id LIMIT ?2");
                 q.bind(1, after).bind(2, static_cast<std::int64_t>(kResealBatch));
                 while (q.step()) batch.push_back(read_template(q, 0));
             }
             if (batch.empty()) return;  // Tx rolls back an empty read transaction
-            Stmt u(db_, "UPDATE templates SET sealed = ?1, key_id = ?2 WHERE id = ?3");
-            for (const auto& t : batch) {
-                std::string key_id = t.key_id;
-                const std::vector<std::uint8_t> sealed = reseal(t, key_id);
-                if (key_id.empty()) throw Error(ErrorCode::invalid_argument, "store: reseal returned an empty key id");
-                u.bind(1, sealed).bind(2, key_id).bind(3, t.id);
+            const std::int64_t last_id = batch.back().id;
+            Stmt u(db_, "UPDATE templates SET sealed = ?1, key_id = ?2, sealed_image = ?3 WHERE id = ?4");
+            for (auto& t : batch) {
+                const std::int64_t id = t.id;
+                reseal(t);
+                if (t.key_id.empty() || t.sealed.empty())
+                    throw Error(ErrorCode::invalid_argument, "store: reseal left an empty key id or template");
+                u.bind(1, t.sealed).bind(2, t.key_id).bind_optional(3, t.sealed_image).bind(4, id);
                 u.run();
                 u.reset();
             }
             tx.commit();
-            after = batch.back().id;
+            after = last_id;
         }
     }
 
@@ -354,7 +363,7 @@ private:
              "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
              " applied_at TEXT NOT NULL)",
              "create schema_migrations");
-        for (const auto& m : detail::kSqliteMigrations) {
+        for (const auto& m : detail::sqlite::kMigrations) {
             const std::int64_t version = std::strtoll(std::string(m.name).c_str(), nullptr, 10);
             if (version <= 0)
                 throw Error(ErrorCode::internal, "store: migration " + std::string(m.name) + " has no version number");
@@ -389,16 +398,17 @@ private:
         if (t.model_id.empty() || t.key_id.empty() || t.sealed.empty())
             throw Error(ErrorCode::invalid_argument, "store: a template needs model_id, key_id and sealed bytes");
         Stmt q(db_,
-               "INSERT INTO templates (subject_id, model_id, quality_score, created_at, key_id, sealed)"
-               " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+               "INSERT INTO templates (subject_id, model_id, quality_score, created_at, key_id, sealed, sealed_image)"
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
         q.bind(1, subject).bind(2, t.model_id).bind(3, t.quality_score).bind(4, or_now(t.created_at));
-        q.bind(5, t.key_id).bind(6, t.sealed);
+        q.bind(5, t.key_id).bind(6, t.sealed).bind_optional(7, t.sealed_image);
         q.run();
         return sqlite3_last_insert_rowid(db_);
     }
 
     static TemplateRecord read_template(const Stmt& q, int c) {
-        return TemplateRecord{q.i64(c), q.text(c + 1), q.dbl(c + 2), q.text(c + 3), q.text(c + 4), q.blob(c + 5)};
+        return TemplateRecord{q.i64(c),     q.text(c + 1), q.dbl(c + 2), q.text(c + 3),
+                              q.text(c + 4), q.blob(c + 5), q.blob(c + 6)};
     }
     static AuditRow read_audit(const Stmt& q) {
         return AuditRow{q.i64(0), q.text(1), q.text(2), q.text(3), q.text(4),
