@@ -96,13 +96,13 @@ public:
     // Every template of a tenant with its owner, ordered by template id (to rebuild an index).
     virtual std::vector<std::pair<SubjectKey, TemplateRecord>> all_templates(const std::string& tenant) = 0;
 
-    // Key rotation: calls reseal for every template (all tenants); reseal replaces the record's
+    // Key rotation: calls reseal(owner, record) for every template (all tenants); reseal replaces the record's
     // sealed, sealed_image and key_id in place, and the store writes those three back (key_id must
     // stay non-empty, sealed non-empty; other fields are ignored). Works in batches, each batch one
     // transaction: if reseal throws, the current batch is rolled back and the exception propagates;
     // earlier batches stay committed (each row carries its own key_id, so a rerun resumes safely).
     // Reads are never blocked for longer than one batch.
-    virtual void reseal_templates(const std::function<void(TemplateRecord&)>& reseal) = 0;
+    virtual void reseal_templates(const std::function<void(const SubjectKey& owner, TemplateRecord&)>& reseal) = 0;
 
     // Appends one audit row (the audit table is append-only). conflict if sequence is taken.
     virtual void append_audit(const AuditRow& row) = 0;

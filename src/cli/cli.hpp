@@ -15,6 +15,8 @@
 #include "faceproof/engine.hpp"
 #include "faceproof/error.hpp"
 #include "faceproof/models.hpp"
+#include "faceproof/audit_trail.hpp"
+#include "faceproof/registry.hpp"
 
 namespace faceproof {
 struct BatchItem;
@@ -43,6 +45,18 @@ int report_error(const Context& context, const Error& error);
 std::vector<BatchItem> templates_with_progress(const Context& context, const std::vector<std::filesystem::path>& images,
                                                const EngineOptions& options, int threads, const std::string& label);
 
+// --db, --key-file, --tenant of the commands that use the store.
+struct StoreOptions {
+    std::string db;  // default: $FACEPROOF_DB, else "sqlite:" (the embedded store in the XDG data dir)
+    std::optional<std::filesystem::path> key_file;  // default: $FACEPROOF_KEY_FILE
+    std::string tenant = "default";
+};
+void add_store_options(CLI::App& command, StoreOptions& options, bool with_key);
+// The key is loaded when need_key, or when one is given (flag or environment) anyway.
+std::unique_ptr<Registry> open_registry(const StoreOptions& options, bool need_key,
+                                        const RegistryOptions& registry_options = {});
+std::string database_url(const StoreOptions& options);
+
 // Adds --json to a subcommand.
 void add_json_flag(CLI::App& command, Context& context);
 
@@ -56,5 +70,9 @@ void register_keys(CLI::App& app, Context& context);
 void register_quality(CLI::App& app, Context& context);
 void register_liveness(CLI::App& app, Context& context);
 void register_eval_pad(CLI::App& eval, Context& context);  // `eval pad`, called by register_eval
+void register_enroll(CLI::App& app, Context& context);
+void register_search(CLI::App& app, Context& context);
+void register_subjects(CLI::App& app, Context& context);  // subjects list|show|delete + purge
+void register_audit(CLI::App& app, Context& context);
 
 }  // namespace faceproof::cli

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "faceproof/audit_trail.hpp"
 #include "faceproof/proofing.hpp"
 #include "proofing/proofing_json.hpp"
 
@@ -39,6 +40,7 @@ void register_verify(CLI::App& app, Context& context) {
         double fmr = kDefaultFmr;
         bool require_liveness = true;
         std::optional<std::filesystem::path> calibration, liveness_calibration;
+        StoreOptions store;
     };
     auto args = std::make_shared<Args>();
     auto* cmd = app.add_subcommand(
@@ -56,9 +58,13 @@ void register_verify(CLI::App& app, Context& context) {
     cmd->add_option("--calibration", args->calibration, "Match calibration file (default: the shipped one)");
     cmd->add_option("--liveness-calibration", args->liveness_calibration,
                     "Liveness calibration file (default: the shipped one)");
+    add_store_options(*cmd, args->store, false);
+    cmd->get_option("--db")->description("Database whose audit trail records the decision (default: $FACEPROOF_DB, "
+                                         "else the embedded store)");
     add_json_flag(*cmd, context);
     cmd->callback([&context, args] {
         context.action = [&context, args] {
+            auto store = Store::open(database_url(args->store));  // no decision without its audit entry
             const Calibration calibration =
                 args->calibration ? Calibration::load(*args->calibration) : Calibration::shipped();
             const LivenessCalibration liveness_calibration = args->liveness_calibration
@@ -77,6 +83,8 @@ void register_verify(CLI::App& app, Context& context) {
             auto verifier = IdentityVerifier::create(context.open_models(), calibration, liveness_calibration);
             ProofingResult r = verifier->check(reference, probes, {args->fmr, args->require_liveness});
             r.match.reference.timings["decode"] = decode_ms;  // all images; verify_json adds the stages up
+            AuditTrail(*store).append(args->store.tenant, cli_actor(), "verify", "",
+                                      r.accepted ? "match" : "no_match", proofing_audit_details(r));
             print(context, proofing_json(r), [&](std::ostream& out) {
                 out << (r.accepted ? "MATCH" : "NO MATCH") << ": similarity " << std::fixed << std::setprecision(4)
                     << r.match.similarity << (r.match.match ? " >= " : " < ") << "threshold " << r.match.threshold

@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
     cli::register_keys(app, context);
     cli::register_quality(app, context);
     cli::register_liveness(app, context);
+    cli::register_enroll(app, context);
+    cli::register_search(app, context);
+    cli::register_subjects(app, context);
+    cli::register_audit(app, context);
 
     try {
         app.parse(argc, argv);

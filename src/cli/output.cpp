@@ -24,6 +24,7 @@ void add_json_flag(CLI::App& command, Context& context) {
 int exit_code_for(ErrorCode code) {
     switch (code) {
         case ErrorCode::invalid_argument: return exit_usage;
+        case ErrorCode::not_found: return exit_no_match;  // "subjects show/delete REF": no such subject
         default: return exit_cannot_decide;
     }
 }

@@ -33,4 +33,17 @@ nlohmann::json proofing_json(const ProofingResult& r) {
     return j;
 }
 
+nlohmann::json proofing_audit_details(const ProofingResult& r) {
+    return {{"face_match", r.match.match},
+            {"similarity", round_to(r.match.similarity, 4)},
+            {"threshold", r.match.threshold},
+            {"fmr", r.match.fmr},
+            {"model_id", r.match.probe.face_template.model_id},
+            {"liveness_score", round_to(r.probe.liveness.score, 4)},
+            {"liveness_threshold", r.probe.liveness.threshold},
+            {"probe_frames", r.probe.liveness.frame_scores.size()},
+            {"checks_required", r.checks_required},
+            {"reasons", r.reasons}};
+}
+
 }  // namespace faceproof

@@ -11,5 +11,8 @@ namespace faceproof {
 
 nlohmann::json probe_json(const ProbeAssessment& probe);
 nlohmann::json proofing_json(const ProofingResult& result);
+// What the audit trail keeps of a decision: scores, thresholds, reasons, model id — no faces, no
+// boxes, no templates.
+nlohmann::json proofing_audit_details(const ProofingResult& result);
 
 }  // namespace faceproof

@@ -292,24 +292,25 @@ public:
         return out;
     }
 
-    void reseal_templates(const std::function<void(TemplateRecord&)>& reseal) override {
+    void reseal_templates(const std::function<void(const SubjectKey&, TemplateRecord&)>& reseal) override {
         std::int64_t after = 0;
         for (;;) {
             Tx tx(db_);
-            std::vector<TemplateRecord> batch;
+            std::vector<std::pair<SubjectKey, TemplateRecord>> batch;
             {
                 Stmt q(db_,
-                       "SELECT id, model_id, quality_score, created_at, key_id, sealed, sealed_image FROM templates"
-                       " WHERE id > ?1 ORDER BY id LIMIT ?2");
+                       "SELECT s.tenant, s.reference, t.id, t.model_id, t.quality_score, t.created_at, t.key_id,"
+                       " t.sealed, t.sealed_image FROM templates t JOIN subjects s ON s.id = t.subject_id"
+                       " WHERE t.id > ?1 ORDER BY t.id LIMIT ?2");
                 q.bind(1, after).bind(2, static_cast<std::int64_t>(kResealBatch));
-                while (q.step()) batch.push_back(read_template(q, 0));
+                while (q.step()) batch.emplace_back(SubjectKey{q.text(0), q.text(1)}, read_template(q, 2));
             }
             if (batch.empty()) return;  // Tx rolls back an empty read transaction
-            const std::int64_t last_id = batch.back().id;
+            const std::int64_t last_id = batch.back().second.id;
             Stmt u(db_, "UPDATE templates SET sealed = ?1, key_id = ?2, sealed_image = ?3 WHERE id = ?4");
-            for (auto& t : batch) {
+            for (auto& [owner, t] : batch) {
                 const std::int64_t id = t.id;
-                reseal(t);
+                reseal(owner, t);
                 if (t.key_id.empty() || t.sealed.empty())
                     throw Error(ErrorCode::invalid_argument, "store: reseal left an empty key id or template");
                 u.bind(1, t.sealed).bind(2, t.key_id).bind_optional(3, t.sealed_image).bind(4, id);

@@ -1,0 +1,170 @@
+// faceproof — the registry of enrolled subjects: consent-based enrolment, the 1:N duplicate check,
+// deletion, retention purge and key rotation, each decision written to the audit trail.
+//
+// Layering: callers (CLI, HTTP) analyse images with an Engine into Captures (analyse_capture), then
+// call the Registry; the Registry seals templates with the data key, writes them through the Store
+// interface, keeps one in-memory GalleryIndex per tenant, and audits. It never sees an Engine, so
+// one Registry can serve many worker threads, each with its own Engine.
+//
+// Index consistency: a tenant's index is built from the store (every template opened with the key)
+// the first time the tenant is used, then updated after each committed change made through this
+// Registry. Changes made by other processes are picked up by reload(tenant).
+//
+// 1:N thresholds: a search compares the probe with every template of the tenant (n comparisons).
+// With a per-comparison false-match rate f, the chance that a person who is NOT enrolled matches
+// someone is 1 - (1 - f)^n ≈ n·f. Searches therefore take a whole-search target (search_fmr) and use
+// f = 1 - (1 - search_fmr)^(1/n), clamped to the calibration's range; when clamped, the result says
+// so and reports the whole-search rate actually in force.
+//
+// Thread safety: all member functions may be called concurrently (the store is used under one
+// mutex; searches of a tenant run in parallel under a shared lock).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "faceproof/audit.hpp"
+#include "faceproof/crypto.hpp"
+#include "faceproof/engine.hpp"
+#include "faceproof/gallery_index.hpp"
+#include "faceproof/match.hpp"
+#include "faceproof/quality.hpp"
+#include "faceproof/store.hpp"
+
+namespace faceproof {
+
+// One analysed image, ready to enrol or to search with.
+struct Capture {
+    std::optional<Template> face_template;  // of the most prominent face; empty when no face was found
+    QualityReport quality;                  // of that face, under the profile asked for
+    std::size_t faces = 0;                  // faces found in the image
+    std::vector<std::uint8_t> encoded;      // the image file's bytes (sealed and kept only with retention on)
+};
+
+// Decodes (with the library's limits), analyses and assesses one image file's bytes.
+// throws: Error{image_unreadable | image_too_large} for bad bytes; no face is not an error here.
+Capture analyse_capture(Engine& engine, QualityAssessor& quality, std::span<const std::uint8_t> image_bytes,
+                        QualityProfile profile);
+
+struct RegistryOptions {
+    GalleryIndexOptions index;
+    // Keep each enrolment image, sealed like the templates. Off by default: biometric images are
+    // kept only when the operator turns this on deliberately.
+    bool retain_images = false;
+};
+
+struct SearchOptions {
+    std::size_t top = 5;      // candidates returned at most (best subjects, one entry per subject)
+    double search_fmr = 1e-2;  // target false-match rate of the WHOLE search (see above)
+};
+
+struct Candidate {
+    std::string subject;    // the operator's reference
+    double similarity = 0;  // best over the subject's templates
+    bool match = false;     // similarity >= threshold
+};
+
+struct SearchResult {
+    std::vector<Candidate> candidates;  // best first; at most `top`, matches and near misses
+    double threshold = 0;               // similarity threshold applied per comparison
+    double comparison_fmr = 0;          // per-comparison false-match rate of that threshold
+    double search_fmr = 0;              // whole-search false-match rate in force: 1-(1-comparison_fmr)^n
+    bool threshold_clamped = false;     // the target needed a rate outside the calibration
+    std::size_t gallery_templates = 0, gallery_subjects = 0;
+    bool approximate = false;           // HNSW was used
+    bool found() const { return !candidates.empty() && candidates.front().match; }
+};
+
+struct EnrolmentPolicy {
+    bool require_quality = true;     // refuse captures that fail the quality profile
+    bool refuse_duplicates = true;   // refuse when the face matches another enrolled subject
+    SearchOptions duplicate_search;  // threshold of the duplicate check
+};
+
+struct EnrolmentResult {
+    bool enrolled = false;
+    // Why not, as stable codes: "NO_FACE image N", "POOR_QUALITY image N: CODE...",
+    // "DUPLICATE_IDENTITY" (see duplicates).
+    std::vector<std::string> reasons;
+    std::vector<Candidate> duplicates;          // other subjects the new face matches
+    std::vector<std::int64_t> template_ids;     // stored templates when enrolled
+};
+
+struct TemplateInfo {  // what may be shown about a stored template: no biometric data
+    std::int64_t id = 0;
+    std::string model_id, created_at, key_id;
+    double quality_score = 0;
+    bool image_retained = false;
+};
+
+struct SubjectInfo {
+    std::string tenant, reference, created_at, updated_at;
+    Consent consent;
+    std::vector<TemplateInfo> templates;
+};
+
+class Registry {
+public:
+    virtual ~Registry() = default;
+
+    // Enrols a new subject with its consent and one template per capture. Refusals (no face, poor
+    // quality, duplicate identity) are results, audited, with nothing stored.
+    // throws: Error{conflict} when the reference exists, {consent_invalid}, {invalid_argument} for
+    //         empty tenant/reference/captures, {store_error}.
+    virtual EnrolmentResult enrol(const std::string& actor, const std::string& tenant, const std::string& reference,
+                                  const Consent& consent, const std::vector<Capture>& captures,
+                                  const EnrolmentPolicy& policy = {}) = 0;
+
+    // Adds templates to an enrolled subject (not_found when absent); same refusals as enrol, except
+    // that matching the subject itself is of course not a duplicate.
+    virtual EnrolmentResult add_templates(const std::string& actor, const std::string& tenant,
+                                          const std::string& reference, const std::vector<Capture>& captures,
+                                          const EnrolmentPolicy& policy = {}) = 0;
+
+    // 1:N: the subjects of the tenant most similar to the probe. Error{no_face} when the capture has
+    // no face; invalid_argument for top == 0 or a search_fmr outside (0, 1).
+    virtual SearchResult search(const std::string& actor, const std::string& tenant, const Capture& probe,
+                                const SearchOptions& options = {}) = 0;
+
+    virtual std::optional<SubjectInfo> subject(const std::string& tenant, const std::string& reference) = 0;
+    virtual std::vector<std::string> subjects(const std::string& tenant, std::int64_t limit, std::int64_t offset) = 0;
+
+    // Deletes the subject with its consent, templates, retained images and index entries.
+    // Returns false (audited too) when there was no such subject.
+    virtual bool remove(const std::string& actor, const std::string& tenant, const std::string& reference) = 0;
+
+    // Deletes every subject whose consent expired at `now` (RFC 3339; empty = now); returns
+    // "tenant/reference" of each.
+    virtual std::vector<std::string> purge(const std::string& actor, const std::string& now = {}) = 0;
+
+    // Re-seals every stored template and image under new_key (opened with any key this registry
+    // holds); afterwards new_key is the key new data is sealed with. Reads keep working during the
+    // rotation. Rows already under new_key are left alone, so an interrupted rotation can be rerun.
+    virtual void rotate_key(const std::string& actor, DataKey new_key) = 0;
+
+    // Appends an audit entry for a decision made elsewhere (e.g. a 1:1 verify).
+    virtual AuditEntry record(const std::string& actor, const std::string& tenant, const std::string& action,
+                              const std::string& subject, const std::string& outcome,
+                              const nlohmann::json& details) = 0;
+    virtual std::vector<AuditEntry> audit(const std::optional<std::string>& tenant, std::int64_t after,
+                                          std::int64_t limit) = 0;
+    virtual AuditCheck verify_audit(std::int64_t* entries = nullptr) = 0;
+
+    // Rebuilds the tenant's index from the store (after changes by other processes).
+    virtual void reload(const std::string& tenant) = 0;
+    // Compacts the database so deleted bytes leave its files (Store::vacuum).
+    virtual void vacuum() = 0;
+
+    // keys: the first seals new data; every key opens data sealed with it (the previous key stays
+    // usable during a rotation). keys may be empty for work that needs none (listing, deleting,
+    // purging, the audit); enrolment and search then throw Error{key_invalid} saying how to give one.
+    static std::unique_ptr<Registry> open(std::unique_ptr<Store> store, std::vector<DataKey> keys,
+                                          Calibration calibration, const RegistryOptions& options = {});
+};
+
+}  // namespace faceproof

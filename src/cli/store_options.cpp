@@ -1,0 +1,36 @@
+// Options shared by the commands that use the store: which database, which data key, which tenant.
+#include <cstdlib>
+
+#include "cli/cli.hpp"
+#include "faceproof/crypto.hpp"
+
+namespace faceproof::cli {
+
+void add_store_options(CLI::App& command, StoreOptions& options, bool with_key) {
+    command.add_option("--db", options.db,
+                       "Database: sqlite:PATH, sqlite: (default: $FACEPROOF_DB, else the embedded store in "
+                       "$XDG_DATA_HOME/faceproof) or postgresql://...");
+    if (with_key)
+        command.add_option("--key-file", options.key_file,
+                           "Data key sealing the templates (default: $FACEPROOF_KEY_FILE; `faceproof keys "
+                           "generate FILE` makes one)");
+    command.add_option("--tenant", options.tenant, "Tenant (the operator's partition of the store)")
+        ->default_val("default");
+}
+
+std::string database_url(const StoreOptions& options) {
+    if (!options.db.empty()) return options.db;
+    if (const char* env = std::getenv("FACEPROOF_DB"); env && *env) return env;
+    return "sqlite:";
+}
+
+std::unique_ptr<Registry> open_registry(const StoreOptions& options, bool need_key,
+                                        const RegistryOptions& registry_options) {
+    std::vector<DataKey> keys;
+    const char* env = std::getenv("FACEPROOF_KEY_FILE");
+    if (need_key || options.key_file || (env && *env)) keys.push_back(DataKey::from_environment_or_file(options.key_file));
+    return Registry::open(Store::open(database_url(options)), std::move(keys), Calibration::shipped(),
+                          registry_options);
+}
+
+}  // namespace faceproof::cli
