@@ -16,6 +16,9 @@ APT_PACKAGES=(
   libpq-dev postgresql     # the multi-node store; the tests start a throwaway server
   libhnswlib-dev           # approximate 1:N index (HNSW)
   libfaiss-dev             # only for the 1:N benchmark's comparison (build/faceproof_gallery_bench)
+  libcpp-httplib-dev       # faceproof serve
+  chromium                 # the web page's end-to-end test (headless, fake camera)
+  wrk                      # scripts/load.sh (HTTP load, not a test)
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm               # `npm pack` fetches the models and the test images
 )

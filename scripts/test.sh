@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-ctest --test-dir build --output-on-failure -j"$(nproc)"
+scripts/with_postgres.sh ctest --test-dir build --output-on-failure -j"$(nproc)"

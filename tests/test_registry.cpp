@@ -452,3 +452,34 @@ TEST(RegistryLfw, ThousandSubjectsEnrolThenSearch) {
 }
 
 }  // namespace
+
+namespace {
+
+// Two registries on one database stand for two nodes (or the CLI beside a server): the change feed
+// carries enrolments and deletions from one to the other.
+TEST_F(RegistryTest, ChangeFeedKeepsTwoRegistriesConsistent) {
+    auto a = open();
+    auto b = open();
+    ASSERT_TRUE(a->enrol("node-a", "acme", people_[0].name, consent(), {capture(people_[0].crop)}, lenient()).enrolled);
+    EXPECT_EQ(b->search("node-b", "acme", capture(people_[1].second)).gallery_subjects, 1u);  // b loads acme now
+    ASSERT_TRUE(a->enrol("node-a", "acme", people_[1].name, consent(), {capture(people_[1].crop)}, lenient()).enrolled);
+    EXPECT_FALSE(b->search("node-b", "acme", capture(people_[1].second)).found()) << "b has not synced yet";
+    EXPECT_GE(b->sync(), 1u);
+    const auto found = b->search("node-b", "acme", capture(people_[1].second));
+    ASSERT_TRUE(found.found());
+    EXPECT_EQ(found.candidates.front().subject, people_[1].name);
+    EXPECT_EQ(b->sync(), 0u);  // nothing new
+    // A deletion on b reaches a; so does a template added on b.
+    ASSERT_TRUE(a->search("node-a", "acme", capture(people_[0].second)).found());
+    EXPECT_TRUE(b->remove("node-b", "acme", people_[0].name));
+    ASSERT_TRUE(b->add_templates("node-b", "acme", people_[1].name, {capture(people_[1].second)}, lenient()).enrolled);
+    a->sync();
+    EXPECT_FALSE(a->search("node-a", "acme", capture(people_[0].second)).found());
+    EXPECT_EQ(a->search("node-a", "acme", capture(people_[1].second)).gallery_templates, 2u);
+    // The feed carries references only; a sync after a vacuum (which may prune it) still agrees.
+    a->vacuum();
+    b->sync();
+    EXPECT_EQ(b->search("node-b", "acme", capture(people_[1].second)).gallery_templates, 2u);
+}
+
+}  // namespace

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -220,6 +221,13 @@ CliResult run_cli(const std::vector<std::string>& args) {
     std::vector<std::string> env_storage;
     for (char** e = environ; *e; ++e) env_storage.emplace_back(*e);
     if (!std::getenv("FACEPROOF_DB")) env_storage.push_back("FACEPROOF_DB=sqlite:" + (capture.path() / "default.db").string());
+    // The same for the default data key ($XDG_DATA_HOME/faceproof/data.key): the user's must not
+    // leak into tests. The models stay where they are.
+    env_storage.erase(std::remove_if(env_storage.begin(), env_storage.end(),
+                                     [](const std::string& e) { return e.rfind("XDG_DATA_HOME=", 0) == 0; }),
+                      env_storage.end());
+    env_storage.push_back("XDG_DATA_HOME=" + capture.path().string());
+    if (!std::getenv("FACEPROOF_MODELS")) env_storage.push_back("FACEPROOF_MODELS=" + models_dir().string());
     std::vector<char*> envp;
     for (auto& e : env_storage) envp.push_back(e.data());
     envp.push_back(nullptr);

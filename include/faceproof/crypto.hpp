@@ -55,8 +55,15 @@ public:
     // Throws Error{key_invalid} naming the file when it is missing, not a regular file, group- or
     // world-accessible (says `chmod 600`), malformed, or all zero bytes.
     static DataKey from_file(const std::filesystem::path& file);
-    // flag, else $FACEPROOF_KEY_FILE (when non-empty), else Error{key_invalid} saying how to get one.
+    // flag, else $FACEPROOF_KEY_FILE (when non-empty), else default_file() when it exists, else
+    // Error{key_invalid} saying how to get one.
     static DataKey from_environment_or_file(const std::optional<std::filesystem::path>& flag);
+    // $XDG_DATA_HOME/faceproof/data.key, else ~/.local/share/faceproof/data.key: the key of the
+    // embedded default store, which `faceproof serve` creates when started without a key. Operators
+    // who can should keep the key elsewhere (another disk, a secrets manager mount) and pass it.
+    static std::filesystem::path default_file();
+    // True when a key is configured: flag, $FACEPROOF_KEY_FILE, or an existing default_file().
+    static bool configured(const std::optional<std::filesystem::path>& flag);
     // Writes 64 random hex chars + '\n' to a new file created O_CREAT|O_EXCL with mode 0600.
     // Throws Error{io_error} when file exists (never overwrites) or cannot be written.
     static void generate_file(const std::filesystem::path& file);

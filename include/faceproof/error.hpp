@@ -28,6 +28,11 @@ enum class ErrorCode {
     conflict,            // it exists already (e.g. a subject reference enrolled twice)
     consent_invalid,     // enrolment without a valid, unexpired consent record
     io_error,            // a file could not be read or written
+    unauthorized,        // no API key, or an unknown or revoked one
+    forbidden,           // the API key's role does not allow this
+    rate_limited,        // too many requests for this API key, or a subject locked out; retry later
+    overloaded,          // every worker busy and the queue full; retry later
+    unsupported_media_type,  // a request body of a content type the route does not take
     internal,            // a bug or an unexpected failure of a dependency
 };
 

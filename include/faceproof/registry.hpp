@@ -8,7 +8,7 @@
 //
 // Index consistency: a tenant's index is built from the store (every template opened with the key)
 // the first time the tenant is used, then updated after each committed change made through this
-// Registry. Changes made by other processes are picked up by reload(tenant).
+// Registry. Changes made by other processes are picked up by sync() (the store's change feed).
 //
 // 1:N thresholds: a search compares the probe with every template of the tenant (n comparisons).
 // With a per-comparison false-match rate f, the chance that a person who is NOT enrolled matches
@@ -46,10 +46,10 @@ struct Capture {
     std::vector<std::uint8_t> encoded;      // the image file's bytes (sealed and kept only with retention on)
 };
 
-// Decodes (with the library's limits), analyses and assesses one image file's bytes.
+// Decodes (within limits), analyses and assesses one image file's bytes.
 // throws: Error{image_unreadable | image_too_large} for bad bytes; no face is not an error here.
 Capture analyse_capture(Engine& engine, QualityAssessor& quality, std::span<const std::uint8_t> image_bytes,
-                        QualityProfile profile);
+                        QualityProfile profile, const ImageLimits& limits = {});
 
 struct RegistryOptions {
     GalleryIndexOptions index;
@@ -155,8 +155,14 @@ public:
                                           std::int64_t limit) = 0;
     virtual AuditCheck verify_audit(std::int64_t* entries = nullptr) = 0;
 
-    // Rebuilds the tenant's index from the store (after changes by other processes).
+    // Rebuilds the tenant's index from the store.
     virtual void reload(const std::string& tenant) = 0;
+    // Applies what other processes or nodes changed in the store since the last call, from the
+    // store's change feed: each changed subject of a loaded tenant is re-read (or dropped). A gap in
+    // the feed (pruned while this node was away) rebuilds every loaded tenant. Returns the number of
+    // changes read. Several nodes on one database call this periodically (faceproof serve: 4 times
+    // a second).
+    virtual std::size_t sync() = 0;
     // Compacts the database so deleted bytes leave its files (Store::vacuum).
     virtual void vacuum() = 0;
 

@@ -64,6 +64,22 @@ struct AuditRow {
     std::string time, tenant, actor, action, subject, outcome, details_json, previous_hash, hash;
 };
 
+// An API key of the HTTP service: the secret itself is never stored, only its hash.
+struct ApiKeyRecord {
+    std::string id;           // public part of the key, unique
+    std::string tenant, role;  // role: "operator" or "admin"
+    std::string secret_hash;  // hex hash of the secret part
+    std::string created_at;   // RFC 3339; empty on input = now
+    std::string revoked_at;   // RFC 3339; empty = active
+};
+
+// One entry of the change feed: the subject (tenant, reference) was enrolled, changed or deleted.
+// Nodes sharing a database poll the feed to keep their in-memory indexes current.
+struct SubjectChange {
+    std::int64_t sequence = 0;
+    std::string tenant, reference;
+};
+
 class Store {
 public:
     virtual ~Store() = default;
@@ -110,6 +126,20 @@ public:
     virtual std::vector<AuditRow> audit(const std::optional<std::string>& tenant, std::int64_t after_sequence,
                                         std::int64_t limit) = 0;
     virtual std::optional<AuditRow> last_audit() = 0;
+
+    // API keys. add_api_key: conflict when the id exists; invalid_argument for empty fields.
+    virtual void add_api_key(const ApiKeyRecord& key) = 0;
+    virtual std::optional<ApiKeyRecord> find_api_key(const std::string& id) = 0;
+    // All keys (of one tenant, or of all with nullopt), ordered by created_at then id.
+    virtual std::vector<ApiKeyRecord> list_api_keys(const std::optional<std::string>& tenant) = 0;
+    // Sets revoked_at (RFC 3339) on an active key; false when there is no such active key.
+    virtual bool revoke_api_key(const std::string& id, const std::string& at) = 0;
+
+    // The change feed: enrol, add_template, remove and purge_expired append one change per subject
+    // touched, in the same transaction. Changes with sequence > after, ascending, at most limit.
+    virtual std::vector<SubjectChange> changes_since(std::int64_t after, std::int64_t limit) = 0;
+    // The sequence of the newest change, 0 when there is none.
+    virtual std::int64_t last_change() = 0;
 
     // Compacts the database and truncates the write-ahead log.
     virtual void vacuum() = 0;

@@ -74,5 +74,6 @@ void register_enroll(CLI::App& app, Context& context);
 void register_search(CLI::App& app, Context& context);
 void register_subjects(CLI::App& app, Context& context);  // subjects list|show|delete + purge
 void register_audit(CLI::App& app, Context& context);
+void register_serve(CLI::App& app, Context& context);  // serve + api-keys
 
 }  // namespace faceproof::cli

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     cli::register_search(app, context);
     cli::register_subjects(app, context);
     cli::register_audit(app, context);
+    cli::register_serve(app, context);
 
     try {
         app.parse(argc, argv);

@@ -12,8 +12,8 @@ void add_store_options(CLI::App& command, StoreOptions& options, bool with_key) 
                        "$XDG_DATA_HOME/faceproof) or postgresql://...");
     if (with_key)
         command.add_option("--key-file", options.key_file,
-                           "Data key sealing the templates (default: $FACEPROOF_KEY_FILE; `faceproof keys "
-                           "generate FILE` makes one)");
+                           "Data key sealing the templates (default: $FACEPROOF_KEY_FILE, else "
+                           "$XDG_DATA_HOME/faceproof/data.key if it exists; `faceproof keys generate FILE` makes one)");
     command.add_option("--tenant", options.tenant, "Tenant (the operator's partition of the store)")
         ->default_val("default");
 }
@@ -27,8 +27,7 @@ std::string database_url(const StoreOptions& options) {
 std::unique_ptr<Registry> open_registry(const StoreOptions& options, bool need_key,
                                         const RegistryOptions& registry_options) {
     std::vector<DataKey> keys;
-    const char* env = std::getenv("FACEPROOF_KEY_FILE");
-    if (need_key || options.key_file || (env && *env)) keys.push_back(DataKey::from_environment_or_file(options.key_file));
+    if (need_key || DataKey::configured(options.key_file)) keys.push_back(DataKey::from_environment_or_file(options.key_file));
     return Registry::open(Store::open(database_url(options)), std::move(keys), Calibration::shipped(),
                           registry_options);
 }

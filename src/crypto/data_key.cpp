@@ -166,9 +166,24 @@ DataKey DataKey::from_file(const fs::path& file) {
 DataKey DataKey::from_environment_or_file(const std::optional<fs::path>& flag) {
     if (flag) return from_file(*flag);
     if (const char* v = std::getenv("FACEPROOF_KEY_FILE"); v && *v) return from_file(v);
+    if (std::error_code ec; fs::exists(default_file(), ec)) return from_file(default_file());
     throw Error(ErrorCode::key_invalid,
                 "no data key: pass --key-file FILE or set FACEPROOF_KEY_FILE; "
                 "`faceproof keys generate FILE` makes one");
+}
+
+fs::path DataKey::default_file() {
+    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg && fs::path(xdg).is_absolute())
+        return fs::path(xdg) / "faceproof" / "data.key";
+    if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".local/share/faceproof/data.key";
+    return {};
+}
+
+bool DataKey::configured(const std::optional<fs::path>& flag) {
+    if (flag) return true;
+    if (const char* v = std::getenv("FACEPROOF_KEY_FILE"); v && *v) return true;
+    std::error_code ec;
+    return !default_file().empty() && fs::exists(default_file(), ec);
 }
 
 void DataKey::generate_file(const fs::path& file) {

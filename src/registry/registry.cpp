@@ -18,6 +18,7 @@ namespace {
 
 constexpr std::size_t kMaxTenantLength = 64;
 constexpr std::size_t kMaxReferenceLength = 256;
+constexpr std::int64_t kSyncBatch = 1000;
 constexpr const char* kNoKey =
     "no data key given: pass --key-file FILE or set FACEPROOF_KEY_FILE (`faceproof keys generate FILE` makes one)";
 
@@ -84,6 +85,7 @@ struct TenantGallery {
         return m;
     }
     void add(std::int64_t id, const std::string& reference, const Template& t) {
+        if (owner.count(id)) return;  // already there (a sync re-read the subject first)
         if (!model_id.empty() && t.model_id != model_id)
             throw Error(ErrorCode::template_mismatch, "tenant gallery holds templates of model '" + model_id +
                                                           "', not '" + t.model_id + "'");
@@ -110,6 +112,8 @@ public:
                  const RegistryOptions& options)
         : store_(std::move(store)), audit_(*store_), keys_(std::move(keys)), calibration_(std::move(calibration)),
           options_(options) {
+        std::lock_guard lock(store_mutex_);
+        change_cursor_ = store_->last_change();  // indexes load the current state; follow from here
         if (calibration_.points().empty())
             throw Error(ErrorCode::calibration_invalid, "registry: the calibration has no operating point");
     }
@@ -277,6 +281,29 @@ public:
         store_->vacuum();
     }
 
+    std::size_t sync() override {
+        std::lock_guard sync_lock(sync_mutex_);  // one sync at a time keeps the cursor monotonic
+        std::vector<SubjectChange> changes;
+        {
+            std::lock_guard lock(store_mutex_);
+            changes = store_->changes_since(change_cursor_, kSyncBatch);
+        }
+        if (changes.empty()) return 0;
+        if (changes.front().sequence > change_cursor_ + 1) {
+            // Entries were pruned while we were not looking: rebuild everything loaded.
+            std::vector<std::string> tenants;
+            {
+                std::lock_guard lock(galleries_mutex_);
+                for (const auto& [tenant, _] : galleries_) tenants.push_back(tenant);
+            }
+            for (const auto& tenant : tenants) reload(tenant);
+        } else {
+            for (const auto& change : changes) refresh_subject(change.tenant, change.reference);
+        }
+        change_cursor_ = changes.back().sequence;
+        return changes.size();
+    }
+
 private:
     // Refusals shared by enrol and add_templates; consent == nullptr means "add to existing".
     EnrolmentResult enrol_captures(const std::string& actor, const std::string& tenant, const std::string& reference,
@@ -284,6 +311,11 @@ private:
                                    const EnrolmentPolicy& policy) {
         if (captures.empty()) throw Error(ErrorCode::invalid_argument, "enrol: at least one image is needed");
         const char* action = consent ? "enrol" : "add_templates";
+        if (!consent) {
+            std::lock_guard lock(store_mutex_);
+            if (!store_->find(tenant, reference))
+                throw Error(ErrorCode::not_found, "no subject '" + reference + "' in tenant " + tenant);
+        }
         EnrolmentResult result;
         for (std::size_t i = 0; i < captures.size(); ++i) {
             const std::string image = "image " + std::to_string(i + 1);
@@ -443,6 +475,27 @@ private:
         v.clear();
     }
 
+    // Re-reads one subject into a loaded tenant's index (or drops it when it is gone).
+    void refresh_subject(const std::string& tenant, const std::string& reference) {
+        const std::shared_ptr<TenantGallery> g = loaded_gallery(tenant);
+        if (!g) return;  // loaded from the store when first used
+        std::unique_lock index_lock(g->mutex);
+        std::optional<Subject> s;
+        {
+            std::lock_guard lock(store_mutex_);
+            s = store_->find(tenant, reference);
+        }
+        g->remove_subject(reference);
+        if (!s) return;
+        std::shared_lock keys_lock(keys_mutex_);
+        for (const auto& record : s->templates) {
+            auto plain = faceproof::open(key_for(record.key_id), record.sealed, template_ad(tenant, reference));
+            const Template t = parse_template(plain);
+            sodium_wipe(plain);
+            g->add(record.id, reference, t);
+        }
+    }
+
     std::shared_ptr<TenantGallery> load_gallery(const std::string& tenant) {
         auto g = std::make_shared<TenantGallery>();
         g->index = GalleryIndex::create(options_.index);
@@ -486,14 +539,16 @@ private:
     const RegistryOptions options_;
     std::mutex galleries_mutex_;
     std::map<std::string, std::shared_ptr<TenantGallery>> galleries_;
+    std::mutex sync_mutex_;
+    std::int64_t change_cursor_ = 0;
 };
 
 }  // namespace
 
 Capture analyse_capture(Engine& engine, QualityAssessor& quality, std::span<const std::uint8_t> image_bytes,
-                        QualityProfile profile) {
+                        QualityProfile profile, const ImageLimits& limits) {
     Capture c;
-    const cv::Mat bgr = decode_image(image_bytes);
+    const cv::Mat bgr = decode_image(image_bytes, limits);
     std::vector<Face> faces;
     try {
         FaceAnalysis a = engine.analyze(bgr);

@@ -5,6 +5,7 @@
 
 #include "faceproof/error.hpp"
 #include "faceproof/store.hpp"
+#include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace faceproof {
@@ -41,7 +42,7 @@ std::unique_ptr<Store> Store::open(const std::string& url) {
         return store_detail::open_sqlite(path.empty() ? default_sqlite_path().string() : path);
     }
     if (starts_with(url, "postgresql://") || starts_with(url, "postgres://"))
-        throw Error(ErrorCode::store_error, "PostgreSQL backend not built yet");
+        return store_detail::open_postgres(url);
     throw Error(ErrorCode::invalid_argument,
                 "store: unknown database URL (expected sqlite:PATH, sqlite: or postgresql://...)");
 }

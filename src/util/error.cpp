@@ -8,6 +8,11 @@ std::string_view to_string(ErrorCode code) noexcept {
         case ErrorCode::image_unreadable: return "image_unreadable";
         case ErrorCode::image_too_large: return "image_too_large";
         case ErrorCode::no_face: return "no_face";
+        case ErrorCode::unauthorized: return "unauthorized";
+        case ErrorCode::forbidden: return "forbidden";
+        case ErrorCode::rate_limited: return "rate_limited";
+        case ErrorCode::overloaded: return "overloaded";
+        case ErrorCode::unsupported_media_type: return "unsupported_media_type";
         case ErrorCode::model_missing: return "model_missing";
         case ErrorCode::model_corrupt: return "model_corrupt";
         case ErrorCode::model_fetch_failed: return "model_fetch_failed";

@@ -16,6 +16,7 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
 constexpr int kResealBatch = 256;
+#define API_KEY_COLUMNS "id, tenant, role, secret_hash, created_at, revoked_at"
 #define AUDIT_COLUMNS "sequence, time, tenant, actor, action, subject, outcome, details_json, previous_hash, hash"
 
 [[noreturn]] void fail(sqlite3* db, const std::string& what) {
@@ -197,6 +198,7 @@ public:
         c.bind(5, s.consent.given_at).bind(6, s.consent.expires_at).bind(7, expires_ms);
         c.run();
         for (const auto& t : s.templates) insert_template(id, t);
+        record_change(s.tenant, s.reference);
         tx.commit();
     }
 
@@ -210,6 +212,7 @@ public:
         Stmt u(db_, "UPDATE subjects SET updated_at = ?1 WHERE id = ?2");
         u.bind(1, now_rfc3339()).bind(2, *id);
         u.run();
+        record_change(tenant, reference);
         tx.commit();
         return tid;
     }
@@ -257,6 +260,7 @@ public:
         const auto id = subject_id(tenant, reference);
         if (!id) return false;
         delete_subject(*id);
+        record_change(tenant, reference);
         tx.commit();
         return true;
     }
@@ -265,18 +269,19 @@ public:
         const auto now_ms = parse_rfc3339_ms(now);
         if (!now_ms) throw Error(ErrorCode::invalid_argument, "store: purge_expired: now must be RFC 3339");
         Tx tx(db_);
-        std::vector<std::pair<std::int64_t, std::string>> victims;
+        std::vector<std::pair<std::int64_t, SubjectKey>> victims;
         {
             Stmt q(db_,
                    "SELECT s.id, s.tenant, s.reference FROM subjects s LEFT JOIN consents c ON c.subject_id = s.id"
                    " WHERE c.subject_id IS NULL OR c.expires_unix_ms <= ?1 ORDER BY s.tenant, s.reference");
             q.bind(1, *now_ms);
-            while (q.step()) victims.emplace_back(q.i64(0), q.text(1) + "/" + q.text(2));
+            while (q.step()) victims.emplace_back(q.i64(0), SubjectKey{q.text(1), q.text(2)});
         }
         std::vector<std::string> out;
-        for (auto& [id, name] : victims) {
+        for (auto& [id, key] : victims) {
             delete_subject(id);
-            out.push_back(std::move(name));
+            record_change(key.tenant, key.reference);
+            out.push_back(key.tenant + "/" + key.reference);
         }
         tx.commit();
         return out;
@@ -353,7 +358,58 @@ public:
         return read_audit(q);
     }
 
+    void add_api_key(const ApiKeyRecord& k) override {
+        if (k.id.empty() || k.tenant.empty() || k.secret_hash.empty() || (k.role != "operator" && k.role != "admin"))
+            throw Error(ErrorCode::invalid_argument, "store: an API key needs id, tenant, secret hash and role operator|admin");
+        Stmt q(db_, "INSERT INTO api_keys (id, tenant, role, secret_hash, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, NULL)");
+        q.bind(1, k.id).bind(2, k.tenant).bind(3, k.role).bind(4, k.secret_hash).bind(5, or_now(k.created_at));
+        q.run();
+    }
+
+    std::optional<ApiKeyRecord> find_api_key(const std::string& id) override {
+        Stmt q(db_, "SELECT " API_KEY_COLUMNS " FROM api_keys WHERE id = ?1");
+        q.bind(1, id);
+        if (!q.step()) return std::nullopt;
+        return read_api_key(q);
+    }
+
+    std::vector<ApiKeyRecord> list_api_keys(const std::optional<std::string>& tenant) override {
+        Stmt q(db_, tenant ? "SELECT " API_KEY_COLUMNS " FROM api_keys WHERE tenant = ?1 ORDER BY created_at, id"
+                           : "SELECT " API_KEY_COLUMNS " FROM api_keys ORDER BY created_at, id");
+        if (tenant) q.bind(1, *tenant);
+        std::vector<ApiKeyRecord> out;
+        while (q.step()) out.push_back(read_api_key(q));
+        return out;
+    }
+
+    bool revoke_api_key(const std::string& id, const std::string& at) override {
+        if (!parse_rfc3339_ms(at)) throw Error(ErrorCode::invalid_argument, "store: revoke_api_key: at must be RFC 3339");
+        Stmt q(db_, "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL");
+        q.bind(1, at).bind(2, id);
+        q.run();
+        return sqlite3_changes(db_) > 0;
+    }
+
+    std::vector<SubjectChange> changes_since(std::int64_t after, std::int64_t limit) override {
+        if (limit < 0) throw Error(ErrorCode::invalid_argument, "store: limit must be >= 0");
+        Stmt q(db_, "SELECT sequence, tenant, reference FROM subject_changes WHERE sequence > ?1 ORDER BY sequence LIMIT ?2");
+        q.bind(1, after).bind(2, limit);
+        std::vector<SubjectChange> out;
+        while (q.step()) out.push_back({q.i64(0), q.text(1), q.text(2)});
+        return out;
+    }
+
+    std::int64_t last_change() override {
+        // sqlite_sequence remembers the highest sequence even after pruning.
+        Stmt q(db_, "SELECT seq FROM sqlite_sequence WHERE name = 'subject_changes'");
+        return q.step() ? q.i64(0) : 0;
+    }
+
     void vacuum() override {
+        // The feed only has to reach running nodes; old entries go (a node that falls behind the
+        // pruned range sees the gap and rebuilds its index).
+        exec(db_, "DELETE FROM subject_changes WHERE sequence <= (SELECT MAX(sequence) FROM subject_changes) - 10000",
+             "prune changes");
         exec(db_, "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);", "vacuum");
     }
 
@@ -384,6 +440,16 @@ private:
         q.bind(1, tenant).bind(2, reference);
         if (!q.step()) return std::nullopt;
         return q.i64(0);
+    }
+
+    void record_change(const std::string& tenant, const std::string& reference) {
+        Stmt q(db_, "INSERT INTO subject_changes (tenant, reference, changed_at) VALUES (?1, ?2, ?3)");
+        q.bind(1, tenant).bind(2, reference).bind(3, now_rfc3339());
+        q.run();
+    }
+
+    static ApiKeyRecord read_api_key(const Stmt& q) {
+        return ApiKeyRecord{q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5)};
     }
 
     void delete_subject(std::int64_t id) {

@@ -1,0 +1,261 @@
+// The HTTP controller of `faceproof serve` (cpp-httplib): routes, authentication, the one place
+// where errors become JSON error responses, metrics per route, static files of the web page.
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <thread>
+
+#include "faceproof/error.hpp"
+#include "faceproof/server.hpp"
+#include "report/json_report.hpp"
+#include "server/proofing_service.hpp"
+#include "server/web_assets.hpp"
+
+namespace faceproof {
+namespace {
+
+using server::ProofingService;
+using server::Reply;
+using server::RequestBody;
+
+int http_status_for(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::invalid_argument:
+        case ErrorCode::template_invalid: return 400;
+        case ErrorCode::unauthorized: return 401;
+        case ErrorCode::forbidden: return 403;
+        case ErrorCode::not_found: return 404;
+        case ErrorCode::conflict: return 409;
+        case ErrorCode::image_too_large: return 413;
+        case ErrorCode::unsupported_media_type: return 415;
+        case ErrorCode::image_unreadable:
+        case ErrorCode::no_face:
+        case ErrorCode::consent_invalid:
+        case ErrorCode::template_mismatch: return 422;
+        case ErrorCode::rate_limited: return 429;
+        case ErrorCode::overloaded: return 503;
+        default: return 500;
+    }
+}
+
+void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
+    res.status = status;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(body.dump(), "application/json");
+}
+
+// The one place an error becomes an HTTP response.
+void send_error(httplib::Response& res, const Error& e) {
+    if (const auto* retry = dynamic_cast<const server::RetryLater*>(&e))
+        res.set_header("Retry-After", std::to_string(retry->seconds()));
+    send_json(res, http_status_for(e.code()), {{"error", error_json(e)}});
+}
+
+// What httplib answers by itself (no route, malformed request, body too large) gets the same shape.
+Error error_for_status(int status, const httplib::Request& req) {
+    switch (status) {
+        case 404: return Error(ErrorCode::not_found, "no route " + req.method + " " + req.path);
+        case 405: return Error(ErrorCode::invalid_argument, "method " + req.method + " not allowed on " + req.path);
+        case 413: return Error(ErrorCode::image_too_large, "the request body is larger than the server accepts");
+        case 415: return Error(ErrorCode::unsupported_media_type, "unsupported content type");
+        case 503: return Error(ErrorCode::overloaded, "the server is busy");
+        default:
+            if (status >= 500) return Error(ErrorCode::internal, "internal error");
+            return Error(ErrorCode::invalid_argument, "malformed request");
+    }
+}
+
+const char* content_type_for(const std::string& path) {
+    auto ends = [&](const char* ext) { return path.size() >= std::strlen(ext) && path.ends_with(ext); };
+    if (ends(".html")) return "text/html; charset=utf-8";
+    if (ends(".js")) return "text/javascript; charset=utf-8";
+    if (ends(".css")) return "text/css; charset=utf-8";
+    if (ends(".json")) return "application/json";
+    if (ends(".svg")) return "image/svg+xml";
+    if (ends(".png")) return "image/png";
+    return "application/octet-stream";
+}
+
+enum class Access { open, key };
+
+class HttpServer final : public Server {
+public:
+    explicit HttpServer(const ServerConfig& config) : config_(config), service_(config) {
+        const int workers = std::max(1, config.workers > 0 ? config.workers
+                                                           : static_cast<int>(std::thread::hardware_concurrency()));
+        const int queue = config.queue >= 0 ? config.queue : 2 * workers;
+        // Enough connection threads for every worker and waiting request, plus a few so health
+        // checks, metrics and 503 answers still get through when the pipelines are saturated.
+        const std::size_t threads = static_cast<std::size_t>(workers + queue + 4);
+        http_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+        http_.set_payload_max_length(config.max_body_bytes);
+        http_.set_read_timeout(config.request_timeout_s);
+        http_.set_write_timeout(config.request_timeout_s);
+        http_.set_keep_alive_max_count(100);
+        install_routes();
+        const bool bound = config.port == 0 ? (port_ = http_.bind_to_any_port(config.host)) > 0
+                                            : http_.bind_to_port(config.host, port_ = config.port);
+        if (!bound)
+            throw Error(ErrorCode::io_error, "cannot listen on " + config.host + ":" + std::to_string(config.port) +
+                                                 " (address in use or not available)");
+    }
+
+    void run() override {
+        std::thread syncer([this] { sync_loop(); });
+        ready_ = true;
+        http_.listen_after_bind();
+        {
+            std::lock_guard lock(stop_mutex_);
+            stopping_ = true;
+        }
+        stop_cv_.notify_all();
+        syncer.join();
+        ready_ = false;
+    }
+    void stop() override { http_.stop(); }
+    int port() const override { return port_; }
+    bool ready() const override { return ready_ && http_.is_running(); }
+
+private:
+    using Handler = std::function<Reply(const httplib::Request&, const ApiPrincipal*)>;
+
+    // Every route goes through here: timing, authentication, errors, metrics.
+    void route(const std::string& method, const std::string& pattern, const std::string& label, Access access,
+               Handler handler) {
+        auto wrapped = [this, method, label, access, handler](const httplib::Request& req, httplib::Response& res) {
+            const auto start = std::chrono::steady_clock::now();
+            try {
+                std::optional<ApiPrincipal> principal;
+                if (access == Access::key) principal = service_.authenticate(req.get_header_value("Authorization"));
+                const Reply reply = handler(req, principal ? &*principal : nullptr);
+                send_json(res, reply.status, reply.body);
+            } catch (const Error& e) {
+                send_error(res, e);
+            } catch (const std::bad_alloc&) {
+                send_error(res, Error(ErrorCode::image_too_large, "out of memory for this request"));
+            } catch (const std::exception& e) {
+                send_error(res, Error(ErrorCode::internal, e.what()));
+            }
+            service_.metrics().observe_request(
+                label, method, res.status, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        };
+        if (method == "GET") http_.Get(pattern, wrapped);
+        else if (method == "POST") http_.Post(pattern, wrapped);
+        else if (method == "DELETE") http_.Delete(pattern, wrapped);
+    }
+
+    void install_routes() {
+        auto body = [](const httplib::Request& req) { return RequestBody::parse(req); };
+        route("POST", "/v1/verify", "/v1/verify", Access::key,
+              [&, body](const auto& req, const ApiPrincipal* p) { return service_.verify(*p, body(req)); });
+        route("POST", "/v1/detect", "/v1/detect", Access::key,
+              [&, body](const auto& req, const ApiPrincipal* p) { return service_.detect(*p, body(req)); });
+        route("POST", "/v1/quality", "/v1/quality", Access::key,
+              [&, body](const auto& req, const ApiPrincipal* p) { return service_.quality(*p, body(req)); });
+        route("POST", "/v1/liveness", "/v1/liveness", Access::key,
+              [&, body](const auto& req, const ApiPrincipal* p) { return service_.liveness(*p, body(req)); });
+        route("POST", "/v1/subjects", "/v1/subjects", Access::key,
+              [&, body](const auto& req, const ApiPrincipal* p) { return service_.enrol(*p, body(req)); });
+        route("POST", R"(/v1/subjects/([^/]+)/templates)", "/v1/subjects/{ref}/templates", Access::key,
+              [&, body](const auto& req, const ApiPrincipal* p) {
+                  return service_.add_templates(*p, req.matches[1].str(), body(req));
+              });
+        route("GET", R"(/v1/subjects/([^/]+))", "/v1/subjects/{ref}", Access::key,
+              [&](const auto& req, const ApiPrincipal* p) { return service_.subject(*p, req.matches[1].str()); });
+        route("DELETE", R"(/v1/subjects/([^/]+))", "/v1/subjects/{ref}", Access::key,
+              [&](const auto& req, const ApiPrincipal* p) { return service_.remove(*p, req.matches[1].str()); });
+        route("POST", "/v1/search", "/v1/search", Access::key,
+              [&, body](const auto& req, const ApiPrincipal* p) { return service_.search(*p, body(req)); });
+        route("GET", "/v1/audit", "/v1/audit", Access::key, [&](const httplib::Request& req, const ApiPrincipal* p) {
+            return service_.audit(*p, integer_param(req, "after", 0), integer_param(req, "limit", 100));
+        });
+        route("GET", "/healthz", "/healthz", Access::open, [](const auto&, const ApiPrincipal*) {
+            return Reply{200, {{"status", "ok"}}};
+        });
+        route("GET", "/readyz", "/readyz", Access::open, [&](const auto&, const ApiPrincipal*) {
+            if (!service_.ready()) throw Error(ErrorCode::overloaded, "the database does not answer");
+            return Reply{200, {{"status", "ready"}}};
+        });
+        route("GET", "/v1/openapi.json", "/v1/openapi.json", Access::open, [](const auto&, const ApiPrincipal*) {
+            return Reply{200, nlohmann::json::parse(server::openapi_json())};
+        });
+        http_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+            res.set_content(service_.metrics().render(), "text/plain; version=0.0.4");
+            service_.metrics().observe_request("/metrics", "GET", 200, 0);
+        });
+        for (const auto& asset : server::web_assets()) {
+            const std::string path = asset.path == "index.html" ? "/" : "/" + std::string(asset.path);
+            http_.Get(path, [this, asset](const httplib::Request&, httplib::Response& res) {
+                res.set_header("Content-Security-Policy",
+                               "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob: mediastream:; "
+                               "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
+                res.set_header("X-Content-Type-Options", "nosniff");
+                res.set_header("Referrer-Policy", "no-referrer");
+                res.set_header("Permissions-Policy", "camera=(self)");
+                res.set_content(std::string(asset.content), content_type_for(std::string(asset.path)));
+                service_.metrics().observe_request("/{static}", "GET", 200, 0);
+            });
+        }
+        // Anything httplib answers by itself becomes the same JSON error shape.
+        http_.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
+                                                                            httplib::Response& res) {
+            if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours already
+            const int status = res.status;
+            send_error(res, error_for_status(status, req));
+            res.status = status;
+            service_.metrics().observe_request("unmatched", req.method, status, 0);
+            return httplib::Server::HandlerResponse::Handled;
+        }));
+        http_.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+            send_error(res, Error(ErrorCode::internal, "internal error"));
+        });
+    }
+
+    static std::int64_t integer_param(const httplib::Request& req, const char* name, std::int64_t fallback) {
+        if (!req.has_param(name)) return fallback;
+        const std::string v = req.get_param_value(name);
+        std::size_t used = 0;
+        std::int64_t n = 0;
+        try {
+            n = std::stoll(v, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used == 0 || used != v.size())
+            throw Error(ErrorCode::invalid_argument, std::string("query parameter ") + name + " must be an integer");
+        return n;
+    }
+
+    void sync_loop() {
+        const auto interval = std::chrono::duration<double>(config_.sync_interval_s);
+        std::unique_lock lock(stop_mutex_);
+        while (!stop_cv_.wait_for(lock, interval, [&] { return stopping_; })) {
+            lock.unlock();
+            try {
+                service_.sync();
+            } catch (const std::exception& e) {
+                // A database hiccup must not stop the node; the next round retries.
+                std::cerr << "faceproof serve: change feed: " << e.what() << '\n';
+            }
+            lock.lock();
+        }
+    }
+
+    ServerConfig config_;
+    ProofingService service_;
+    httplib::Server http_;
+    int port_ = 0;
+    std::atomic<bool> ready_{false};
+    std::mutex stop_mutex_;
+    std::condition_variable stop_cv_;
+    bool stopping_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Server> Server::create(const ServerConfig& config) { return std::make_unique<HttpServer>(config); }
+
+}  // namespace faceproof

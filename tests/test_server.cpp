@@ -1,0 +1,439 @@
+// `faceproof serve` against a real server on loopback (in-process, a real SQLite file): the API,
+// authentication and roles, tenant isolation, malformed requests, admission (503, 429), and every
+// response checked against the OpenAPI document the server publishes.
+#include <gtest/gtest.h>
+
+#include <httplib.h>
+
+#include <future>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "faceproof/api_keys.hpp"
+#include "faceproof/crypto.hpp"
+#include "faceproof/engine.hpp"
+#include "faceproof/server.hpp"
+#include "server/admission.hpp"
+#include "test_support.hpp"
+
+namespace fp = faceproof;
+using nlohmann::json;
+
+namespace {
+
+// --- a minimal OpenAPI 3 checker: $ref, type, required, properties, items, enum, oneOf ---------
+class OpenApi {
+public:
+    explicit OpenApi(json doc) : doc_(std::move(doc)) {}
+
+    // Empty when body is a documented response of (method, path template) with this status.
+    std::string check(const std::string& method, const std::string& path, int status, const json& body) const {
+        const auto& paths = doc_.at("paths");
+        if (!paths.contains(path)) return "path " + path + " is not documented";
+        std::string m = method;
+        for (auto& c : m) c = static_cast<char>(std::tolower(c));
+        if (!paths[path].contains(m)) return method + " " + path + " is not documented";
+        const auto& responses = paths[path][m].at("responses");
+        if (!responses.contains(std::to_string(status)))
+            return method + " " + path + ": status " + std::to_string(status) + " is not documented";
+        json response = resolve(responses[std::to_string(status)]);
+        if (!response.contains("content")) return {};
+        return validate(resolve(response["content"]["application/json"]["schema"]), body, "$");
+    }
+    const json& doc() const { return doc_; }
+
+private:
+    json resolve(const json& node) const {
+        if (!node.is_object() || !node.contains("$ref")) return node;
+        std::string ref = node["$ref"].get<std::string>().substr(2);  // "#/a/b" -> "a/b"
+        const json* at = &doc_;
+        for (std::size_t start = 0; start <= ref.size();) {
+            const auto slash = ref.find('/', start);
+            at = &at->at(ref.substr(start, slash - start));
+            if (slash == std::string::npos) break;
+            start = slash + 1;
+        }
+        return resolve(*at);
+    }
+    std::string validate(const json& schema_in, const json& v, const std::string& where) const {
+        const json schema = resolve(schema_in);
+        if (schema.contains("oneOf")) {
+            for (const auto& alt : schema["oneOf"])
+                if (validate(alt, v, where).empty()) return {};
+            return where + ": matches no alternative";
+        }
+        if (schema.contains("type")) {
+            const std::string t = schema["type"];
+            const bool ok = (t == "object" && v.is_object()) || (t == "array" && v.is_array()) ||
+                            (t == "string" && v.is_string()) || (t == "boolean" && v.is_boolean()) ||
+                            (t == "integer" && v.is_number_integer()) || (t == "number" && v.is_number());
+            if (!ok) return where + ": expected " + t + ", got " + v.dump().substr(0, 80);
+        }
+        if (schema.contains("enum") && std::find(schema["enum"].begin(), schema["enum"].end(), v) == schema["enum"].end())
+            return where + ": " + v.dump() + " is not one of " + schema["enum"].dump();
+        if (v.is_object()) {
+            const json required = schema.value("required", json::array());
+            const json properties = schema.value("properties", json::object());
+            for (const auto& r : required)
+                if (!v.contains(r.get<std::string>())) return where + ": missing " + r.get<std::string>();
+            for (const auto& [k, sub] : properties.items())
+                if (v.contains(k))
+                    if (auto e = validate(sub, v[k], where + "." + k); !e.empty()) return e;
+        }
+        if (v.is_array() && schema.contains("items"))
+            for (std::size_t i = 0; i < v.size(); ++i)
+                if (auto e = validate(schema["items"], v[i], where + "[" + std::to_string(i) + "]"); !e.empty()) return e;
+        return {};
+    }
+    json doc_;
+};
+
+std::string jpeg(const cv::Mat& image) {
+    std::vector<std::uint8_t> out;
+    cv::imencode(".jpg", image, out, {cv::IMWRITE_JPEG_QUALITY, 90});
+    return {out.begin(), out.end()};
+}
+
+std::string base64(const std::string& bytes) {
+    static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::size_t i = 0;
+    for (; i + 2 < bytes.size(); i += 3) {
+        const unsigned n = (unsigned char)bytes[i] << 16 | (unsigned char)bytes[i + 1] << 8 | (unsigned char)bytes[i + 2];
+        out += {t[n >> 18], t[(n >> 12) & 63], t[(n >> 6) & 63], t[n & 63]};
+    }
+    if (i + 1 == bytes.size()) {
+        const unsigned n = (unsigned char)bytes[i] << 16;
+        out += {t[n >> 18], t[(n >> 12) & 63], '=', '='};
+    } else if (i + 2 == bytes.size()) {
+        const unsigned n = (unsigned char)bytes[i] << 16 | (unsigned char)bytes[i + 1] << 8;
+        out += {t[n >> 18], t[(n >> 12) & 63], t[(n >> 6) & 63], '='};
+    }
+    return out;
+}
+
+// A running server on a free port, with its own database, stopped on destruction.
+class RunningServer {
+public:
+    explicit RunningServer(fp::ServerConfig config) {
+        config.host = "127.0.0.1";
+        config.port = 0;
+        config.db = "sqlite:" + (dir_.path() / "server.db").string();
+        fp::DataKey::generate_file(dir_.path() / "data.key");
+        config.key_file = dir_.path() / "data.key";
+        server_ = fp::Server::create(config);
+        thread_ = std::thread([this] { server_->run(); });
+        for (int i = 0; i < 500 && !server_->ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        db_ = config.db;
+    }
+    ~RunningServer() {
+        server_->stop();
+        thread_.join();
+    }
+    httplib::Client client() const {
+        httplib::Client c("127.0.0.1", server_->port());
+        c.set_read_timeout(120);
+        return c;
+    }
+    std::string key(const std::string& tenant, fp::ApiRole role) const {
+        auto store = fp::Store::open(db_);
+        return fp::create_api_key(*store, tenant, role).key;
+    }
+    const std::string& db() const { return db_; }
+
+private:
+    fptest::TempDir dir_{"faceproof-server"};
+    std::unique_ptr<fp::Server> server_;
+    std::thread thread_;
+    std::string db_;
+};
+
+class ServerTest : public testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        problem_ = fptest::engine_prerequisites_problem();
+        if (!problem_.empty()) return;
+        fp::ServerConfig config;
+        config.workers = 2;
+        config.max_body_bytes = 8u << 20;
+        server_ = new RunningServer(config);
+        operator_key_ = server_->key("acme", fp::ApiRole::operator_role);
+        admin_key_ = server_->key("acme", fp::ApiRole::admin);
+        other_key_ = server_->key("beta", fp::ApiRole::operator_role);
+        auto engine = fp::Engine::create(fptest::shared_models());
+        const cv::Mat photo = fptest::load_sample(6);
+        const auto faces = engine->detect(photo);
+        for (int i = 0; i < 2; ++i) {
+            const cv::Mat crop = fptest::crop(photo, fptest::grow_box(faces[i].box, 0.6, photo.size()));
+            faces_.push_back(jpeg(crop));
+            seconds_.push_back(jpeg(fptest::degraded_copy(crop)));
+        }
+        auto c = server_->client();
+        const auto r = c.Get("/v1/openapi.json");
+        openapi_ = new OpenApi(json::parse(r ? r->body : "{}"));
+    }
+    static void TearDownTestSuite() {
+        delete server_;
+        delete openapi_;
+        server_ = nullptr;
+        openapi_ = nullptr;
+    }
+    void SetUp() override {
+        if (!problem_.empty()) FAIL() << problem_;
+    }
+
+    static httplib::Headers auth(const std::string& key) { return {{"Authorization", "Bearer " + key}}; }
+
+    // Sends, checks the response against the OpenAPI document, returns status and JSON body.
+    std::pair<int, json> call(const std::string& method, const std::string& path, const std::string& templ,
+                              const httplib::Headers& headers, const httplib::MultipartFormDataItems* form = nullptr,
+                              const std::string& body = {}, const std::string& type = {}) {
+        auto c = server_->client();
+        httplib::Result r = method == "GET"      ? c.Get(path, headers)
+                            : method == "DELETE" ? c.Delete(path, headers)
+                            : form               ? c.Post(path, headers, *form)
+                                                 : c.Post(path, headers, body, type);
+        if (!r) {
+            ADD_FAILURE() << method << " " << path << ": no response (" << httplib::to_string(r.error()) << ")";
+            return {0, json()};
+        }
+        json j = json::parse(r->body, nullptr, false);
+        EXPECT_FALSE(j.is_discarded()) << path << " answered non-JSON: " << r->body.substr(0, 200);
+        EXPECT_EQ(r->get_header_value("Content-Type"), "application/json");
+        const std::string problem = openapi_->check(method, templ, r->status, j);
+        EXPECT_TRUE(problem.empty()) << method << " " << path << " -> " << r->status << ": " << problem << "\n"
+                                     << j.dump().substr(0, 400);
+        if (r->status >= 400) {
+            EXPECT_TRUE(j.contains("error") && j["error"].contains("code") && j["error"].contains("message")) << j.dump();
+        }
+        return {r->status, j};
+    }
+    static httplib::MultipartFormDataItems form(std::initializer_list<std::pair<std::string, std::string>> files,
+                                                std::initializer_list<std::pair<std::string, std::string>> fields = {}) {
+        httplib::MultipartFormDataItems items;
+        for (const auto& [name, bytes] : files) items.push_back({name, bytes, name + ".jpg", "image/jpeg"});
+        for (const auto& [name, value] : fields) items.push_back({name, value, "", ""});
+        return items;
+    }
+    static std::string consent() {
+        return R"({"purpose":"identity-proofing","legal_basis":"consent","notice_version":"v1",)"
+               R"("given_at":"2026-01-01T00:00:00Z","expires_at":"2099-01-01T00:00:00Z"})";
+    }
+
+    static inline std::string problem_, operator_key_, admin_key_, other_key_;
+    static inline RunningServer* server_ = nullptr;
+    static inline OpenApi* openapi_ = nullptr;
+    static inline std::vector<std::string> faces_, seconds_;
+};
+
+TEST_F(ServerTest, HealthReadinessMetricsAndTheOpenApiDocument) {
+    EXPECT_EQ(call("GET", "/healthz", "/healthz", {}).second["status"], "ok");
+    EXPECT_EQ(call("GET", "/readyz", "/readyz", {}).second["status"], "ready");
+    // Every route the server has is in the document, and nothing else.
+    std::set<std::string> documented;
+    for (const auto& [path, ops] : openapi_->doc()["paths"].items())
+        for (const auto& [method, _] : ops.items())
+            if (method != "parameters") documented.insert(method + " " + path);
+    const std::set<std::string> served{"post /v1/verify", "post /v1/detect", "post /v1/quality", "post /v1/liveness",
+                                       "post /v1/subjects", "get /v1/subjects/{ref}", "delete /v1/subjects/{ref}",
+                                       "post /v1/subjects/{ref}/templates", "post /v1/search", "get /v1/audit",
+                                       "get /v1/openapi.json", "get /healthz", "get /readyz", "get /metrics"};
+    EXPECT_EQ(documented, served);
+    call("POST", "/v1/detect", "/v1/detect", auth(operator_key_), nullptr, R"({"image":")" + base64(faces_[0]) + "\"}",
+         "application/json");
+    auto c = server_->client();
+    const auto metrics = c.Get("/metrics");
+    ASSERT_TRUE(metrics);
+    EXPECT_NE(metrics->body.find("faceproof_http_requests_total{route=\"/v1/detect\",method=\"POST\",status=\"200\"}"),
+              std::string::npos);
+    EXPECT_NE(metrics->body.find("faceproof_http_request_duration_seconds_bucket{route=\"/v1/detect\",le=\"+Inf\"}"),
+              std::string::npos);
+    EXPECT_NE(metrics->body.find("faceproof_pipeline_stage_seconds_count{stage=\"detect\"}"), std::string::npos);
+    EXPECT_NE(metrics->body.find("faceproof_queue_depth "), std::string::npos);
+    const auto page = c.Get("/");
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, 200);
+    EXPECT_NE(page->body.find("<html"), std::string::npos);
+    EXPECT_NE(page->get_header_value("Content-Security-Policy").find("default-src 'self'"), std::string::npos);
+}
+
+TEST_F(ServerTest, VerifyMultipartAndJsonAgree) {
+    const auto f = form({{"reference", faces_[0]}, {"probe", seconds_[0]}}, {{"require_liveness", "false"}});
+    const auto [status, j] = call("POST", "/v1/verify", "/v1/verify", auth(operator_key_), &f);
+    ASSERT_EQ(status, 200) << j.dump();
+    EXPECT_TRUE(j["face_match"]);
+    const std::string body = json{{"reference", "data:image/jpeg;base64," + base64(faces_[0])},
+                                  {"probe", json::array({base64(seconds_[0])})},
+                                  {"require_liveness", false}}
+                                 .dump();
+    const auto [status2, j2] = call("POST", "/v1/verify", "/v1/verify", auth(operator_key_), nullptr, body, "application/json");
+    ASSERT_EQ(status2, 200) << j2.dump();
+    EXPECT_DOUBLE_EQ(j["similarity"].get<double>(), j2["similarity"].get<double>());
+    const auto other = form({{"reference", faces_[0]}, {"probe", faces_[1]}});
+    EXPECT_FALSE(call("POST", "/v1/verify", "/v1/verify", auth(operator_key_), &other).second["match"]);
+}
+
+TEST_F(ServerTest, AuthenticationAndRoles) {
+    const auto f = form({{"image", faces_[0]}});
+    EXPECT_EQ(call("POST", "/v1/detect", "/v1/detect", {}, &f).first, 401);
+    EXPECT_EQ(call("POST", "/v1/detect", "/v1/detect", auth("fpk_0000000000000000_" + std::string(64, '0')), &f).first, 401);
+    EXPECT_EQ(call("POST", "/v1/detect", "/v1/detect", {{"Authorization", "Basic abc"}}, &f).first, 401);
+    const std::string revoked = server_->key("acme", fp::ApiRole::operator_role);
+    {
+        auto store = fp::Store::open(server_->db());
+        ASSERT_TRUE(store->revoke_api_key(revoked.substr(4, 16), "2026-01-01T00:00:00Z"));
+    }
+    EXPECT_EQ(call("POST", "/v1/detect", "/v1/detect", auth(revoked), &f).first, 401);
+    EXPECT_EQ(call("GET", "/v1/audit", "/v1/audit", auth(operator_key_)).first, 403);
+    const auto [status, audit] = call("GET", "/v1/audit?limit=5", "/v1/audit", auth(admin_key_));
+    EXPECT_EQ(status, 200);
+    EXPECT_LE(audit["entries"].size(), 5u);
+    EXPECT_EQ(call("GET", "/v1/audit?limit=x", "/v1/audit", auth(admin_key_)).first, 400);
+}
+
+TEST_F(ServerTest, EnrolSearchDeleteAndTenantIsolation) {
+    const auto enrol = form({{"image", faces_[0]}}, {{"subject", "cust-42"}, {"consent", consent()}});
+    auto [status, e] = call("POST", "/v1/subjects", "/v1/subjects", auth(operator_key_), &enrol);
+    // Group-photo crops may fail the selfie profile: enrol with the document profile if so.
+    if (status == 200 && !e["enrolled"]) {
+        const auto doc = form({{"image", faces_[0]}}, {{"subject", "cust-42"}, {"consent", consent()}, {"profile", "document"}});
+        std::tie(status, e) = call("POST", "/v1/subjects", "/v1/subjects", auth(operator_key_), &doc);
+    }
+    ASSERT_EQ(status, 201) << e.dump();
+    EXPECT_EQ(call("POST", "/v1/subjects", "/v1/subjects", auth(operator_key_), &enrol).first, 409);
+
+    const auto probe = form({{"image", seconds_[0]}});
+    const auto [s1, found] = call("POST", "/v1/search", "/v1/search", auth(operator_key_), &probe);
+    ASSERT_EQ(s1, 200);
+    ASSERT_TRUE(found["found"]) << found.dump();
+    EXPECT_EQ(found["candidates"][0]["subject"], "cust-42");
+    EXPECT_EQ(call("GET", "/v1/subjects/cust-42", "/v1/subjects/{ref}", auth(operator_key_)).second["subject"], "cust-42");
+
+    // Tenant beta sees nothing of acme's.
+    EXPECT_FALSE(call("POST", "/v1/search", "/v1/search", auth(other_key_), &probe).second["found"]);
+    EXPECT_EQ(call("GET", "/v1/subjects/cust-42", "/v1/subjects/{ref}", auth(other_key_)).first, 404);
+    EXPECT_EQ(call("DELETE", "/v1/subjects/cust-42", "/v1/subjects/{ref}", auth(other_key_)).first, 404);
+
+    const auto more = form({{"image", seconds_[0]}}, {{"profile", "document"}});
+    EXPECT_EQ(call("POST", "/v1/subjects/cust-42/templates", "/v1/subjects/{ref}/templates", auth(operator_key_), &more).first, 201);
+    EXPECT_EQ(call("POST", "/v1/subjects/nobody/templates", "/v1/subjects/{ref}/templates", auth(operator_key_), &more).first, 404);
+    EXPECT_TRUE(call("DELETE", "/v1/subjects/cust-42", "/v1/subjects/{ref}", auth(operator_key_)).second["deleted"]);
+    EXPECT_EQ(call("GET", "/v1/subjects/cust-42", "/v1/subjects/{ref}", auth(operator_key_)).first, 404);
+    EXPECT_FALSE(call("POST", "/v1/search", "/v1/search", auth(operator_key_), &probe).second["found"]);
+    // The decisions are in the tenant's audit trail.
+    const auto audit = call("GET", "/v1/audit?limit=1000", "/v1/audit", auth(admin_key_)).second;
+    std::set<std::string> actions;
+    for (const auto& entry : audit["entries"]) actions.insert(entry["action"].get<std::string>());
+    for (const char* a : {"enrol", "search", "add_templates", "delete"}) EXPECT_TRUE(actions.count(a)) << a;
+}
+
+TEST_F(ServerTest, MalformedRequestsGetJsonErrorsAndTheServerKeepsServing) {
+    const auto h = auth(operator_key_);
+    EXPECT_EQ(call("POST", "/v1/verify", "/v1/verify", h, nullptr, "{not json", "application/json").first, 400);
+    EXPECT_EQ(call("POST", "/v1/verify", "/v1/verify", h, nullptr, "[1,2]", "application/json").first, 400);
+    EXPECT_EQ(call("POST", "/v1/verify", "/v1/verify", h, nullptr, "reference=x", "text/plain").first, 415);
+    EXPECT_EQ(call("POST", "/v1/verify", "/v1/verify", h, nullptr, R"({"reference":"aGVsbG8="})", "application/json").first, 400);
+    EXPECT_EQ(call("POST", "/v1/verify", "/v1/verify", h, nullptr, R"({"reference":"%%%","probe":"x"})", "application/json").first, 400);
+    EXPECT_EQ(call("POST", "/v1/verify", "/v1/verify", h, nullptr, R"({"reference":7,"probe":"x"})", "application/json").first, 400);
+    const auto junk = form({{"image", std::string(5000, 'x')}});
+    EXPECT_EQ(call("POST", "/v1/detect", "/v1/detect", h, &junk).first, 422);
+    const auto truncated = form({{"image", faces_[0].substr(0, faces_[0].size() / 2)}});
+    EXPECT_EQ(call("POST", "/v1/detect", "/v1/detect", h, &truncated).first, 422);
+    const auto fmr = form({{"reference", faces_[0]}, {"probe", faces_[0]}}, {{"fmr", "0.9"}});
+    EXPECT_EQ(call("POST", "/v1/verify", "/v1/verify", h, &fmr).first, 400);
+    const auto no_consent = form({{"image", faces_[0]}}, {{"subject", "x"}});
+    EXPECT_EQ(call("POST", "/v1/subjects", "/v1/subjects", h, &no_consent).first, 422);
+
+    auto c = server_->client();
+    // Over the body limit (8 MiB here).
+    const auto big = c.Post("/v1/detect", h, std::string(9u << 20, 'a'), "application/json");
+    ASSERT_TRUE(big);
+    EXPECT_EQ(big->status, 413);
+    EXPECT_EQ(json::parse(big->body, nullptr, false).value("error", json::object()).value("code", ""), "image_too_large");
+    // A multipart body cut off in the middle.
+    const std::string boundary = "XyZ";
+    const std::string cut = "--XyZ\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.jpg\"\r\n"
+                            "Content-Type: image/jpeg\r\n\r\n" + faces_[0].substr(0, 100);
+    const auto r = c.Post("/v1/detect", h, cut, "multipart/form-data; boundary=XyZ");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_TRUE(json::parse(r->body, nullptr, false).contains("error")) << r->body;
+    // Unknown routes and methods.
+    const auto unknown = c.Get("/v2/nothing");
+    ASSERT_TRUE(unknown);
+    EXPECT_EQ(unknown->status, 404);
+    EXPECT_EQ(json::parse(unknown->body)["error"]["code"], "not_found");
+    // Still serving.
+    EXPECT_EQ(call("GET", "/healthz", "/healthz", {}).first, 200);
+}
+
+// Admission: with one worker and no queue, concurrent requests beyond the first get 503 +
+// Retry-After; the per-key rate limit answers 429.
+TEST(ServerAdmission, OverloadIs503AndRateLimitIs429) {
+    if (const auto problem = fptest::engine_prerequisites_problem(); !problem.empty()) FAIL() << problem;
+    fp::ServerConfig config;
+    config.workers = 1;
+    config.queue = 0;
+    config.rate_limit_per_minute = 12;
+    RunningServer server(config);
+    const std::string key = server.key("acme", fp::ApiRole::operator_role);
+    const std::string photo = fptest::read_text(fptest::sample_path(2));  // a large group photo: slow enough
+    httplib::MultipartFormDataItems f{{"reference", photo, "a.jpg", "image/jpeg"}, {"probe", photo, "b.jpg", "image/jpeg"}};
+    std::vector<std::future<std::pair<int, std::string>>> replies;
+    for (int i = 0; i < 6; ++i)
+        replies.push_back(std::async(std::launch::async, [&] {
+            auto c = server.client();
+            const auto r = c.Post("/v1/verify", {{"Authorization", "Bearer " + key}}, f);
+            return r ? std::make_pair(r->status, r->get_header_value("Retry-After")) : std::make_pair(0, std::string());
+        }));
+    int ok = 0, busy = 0;
+    for (auto& r : replies) {
+        const auto [status, retry] = r.get();
+        if (status == 200) ++ok;
+        if (status == 503) {
+            ++busy;
+            EXPECT_FALSE(retry.empty());
+        }
+    }
+    EXPECT_GE(ok, 1);
+    EXPECT_GE(busy, 1);
+    EXPECT_EQ(ok + busy, 6);
+    // 6 used of 12 per minute: the next 6 pass admission, then 429 with Retry-After.
+    auto c = server.client();
+    int limited = 0;
+    for (int i = 0; i < 8; ++i) {
+        const auto r = c.Get("/v1/subjects/nobody", {{"Authorization", "Bearer " + key}});
+        ASSERT_TRUE(r);
+        if (r->status == 429) {
+            ++limited;
+            EXPECT_FALSE(r->get_header_value("Retry-After").empty());
+            EXPECT_EQ(json::parse(r->body)["error"]["code"], "rate_limited");
+        }
+    }
+    EXPECT_EQ(limited, 2);
+}
+
+TEST(ServerAdmission, LockoutAfterRepeatedFailures) {
+    using namespace std::chrono;
+    fp::server::Lockout lockout(5, seconds(180), seconds(900));
+    const auto t0 = fp::server::Clock::now();
+    for (int i = 0; i < 4; ++i) lockout.record_failure("acme/s1", t0 + seconds(i));
+    EXPECT_EQ(lockout.locked_for("acme/s1", t0 + seconds(5)), 0);
+    lockout.record_failure("acme/s1", t0 + seconds(10));
+    EXPECT_NEAR(lockout.locked_for("acme/s1", t0 + seconds(10)), 900, 1);
+    EXPECT_EQ(lockout.locked_for("acme/s2", t0 + seconds(10)), 0);  // per subject
+    EXPECT_EQ(lockout.locked_for("acme/s1", t0 + seconds(911)), 0);
+    // Failures spread wider than the window do not add up.
+    for (int i = 0; i < 5; ++i) lockout.record_failure("acme/s3", t0 + seconds(i * 60));
+    EXPECT_EQ(lockout.locked_for("acme/s3", t0 + seconds(300)), 0);
+    fp::server::RateLimiter limiter(2);
+    EXPECT_EQ(limiter.admit("k", t0), 0);
+    EXPECT_EQ(limiter.admit("k", t0 + seconds(1)), 0);
+    EXPECT_GT(limiter.admit("k", t0 + seconds(2)), 0);
+    EXPECT_EQ(limiter.admit("k", t0 + seconds(61)), 0);
+}
+
+}  // namespace
