@@ -4,6 +4,7 @@
 // Single-thread figures pin OpenCV to one thread; the Threads(2) variants run one engine per thread.
 #include <benchmark/benchmark.h>
 
+#include <fstream>
 #include <iostream>
 
 #include <opencv2/core/utility.hpp>
@@ -14,6 +15,7 @@
 #include "detect/face_detector.hpp"
 #include "embed/embedder.hpp"
 #include "faceproof/engine.hpp"
+#include "faceproof/proofing.hpp"
 #include "landmarks/landmarker.hpp"
 
 using namespace faceproof;
@@ -97,6 +99,23 @@ void BM_VerifyTwo640x480(benchmark::State& state) {
         benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
+// The whole identity check of `POST /v1/verify` and `faceproof verify`: both images through
+// detection, landmarks, embedding, quality (both) and passive liveness (probe), minus HTTP — the
+// CPU-bound rate the load test (scripts/load.sh) compares the server with.
+void BM_ProofingCheckTwo640x480(benchmark::State& state) {
+    one_cv_thread(state);
+    auto verifier = IdentityVerifier::create(models(), Calibration::shipped(), LivenessCalibration::shipped());
+    ProofingOptions options;
+    options.require_liveness = false;
+    for (auto _ : state) {
+        const cv::Mat reference = decode_image(sample_jpeg());
+        const cv::Mat probe = decode_image(sample_jpeg());
+        benchmark::DoNotOptimize(verifier->check(reference, {probe}, options));
+    }
+    state.counters["verifications_per_s"] =
+        benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
 void BM_ModelLoad(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(Engine::create(models()));
 }
@@ -109,6 +128,23 @@ BENCHMARK(BM_Landmarks)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Align)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Embed)->Arg(0)->Arg(1)->ArgName("flip")->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_VerifyTwo640x480)->Unit(benchmark::kMillisecond)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_ProofingCheckTwo640x480)->Unit(benchmark::kMillisecond)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_ModelLoad)->Unit(benchmark::kMillisecond);
 
-BENCHMARK_MAIN();
+// --write-sample=FILE writes the 640x480 JPEG the benchmarks use (the load script posts it) and exits.
+int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg.rfind("--write-sample=", 0) == 0) {
+            const auto& bytes = sample_jpeg();
+            std::ofstream(arg.substr(15), std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                                                  static_cast<std::streamsize>(bytes.size()));
+            return 0;
+        }
+    }
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -63,4 +63,8 @@ if [[ ! -f "$TEST_IMAGES/.complete" ]]; then
   cp "$tmp"/package/demo/sample*.jpg "$tmp"/package/LICENSE "$TEST_IMAGES"/
   touch "$TEST_IMAGES/.complete"
 fi
+# The browser test's driver: playwright-core, pinned in tests/e2e/package-lock.json (no install scripts;
+# it drives Debian's chromium).
+[[ -d tests/e2e/node_modules/playwright-core ]] || (cd tests/e2e && npm ci --ignore-scripts --silent >/dev/null)
+
 echo "setup: ready (build/faceproof, models in $(./build/faceproof models list --json | sed -n 's/.*"dir": "\(.*\)".*/\1/p'))"

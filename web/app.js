@@ -15,6 +15,7 @@
   const REQUEST_TIMEOUT_MS = 120000;
   const MAX_CANVAS_SIDE = 1600;    // result pictures are drawn at most this large
   const PREVIEW_SIDE = 800;        // the ID preview of step 1
+  const MIN_CANVAS_SIDE = 480;     // smaller images are scaled up on the canvas
   const CHALLENGE = 'Blink, then turn your head slightly';
 
   // Human sentences for every code of docs/api-v1.md.
@@ -25,19 +26,23 @@
     NO_CHALLENGE: 'The liveness challenge was not seen: no blink or head turn during the capture.',
     FACE_CHANGED: 'The face changed during the capture: the pictures do not all show the same person.',
   };
+  // Quality feedback: what is wrong, then what to do about it, for the selfie and for the document.
   const QUALITY_FEEDBACK = {
-    BLURRY: 'The image is blurry: hold still and make sure the camera is in focus.',
-    EYES_CLOSED: 'The eyes look closed: keep the eyes open and look at the camera.',
-    FACE_CUT_OFF: 'Part of the face is cut off: the whole face must be inside the picture.',
-    FACE_TOO_SMALL: 'The face is too small: move closer to the camera.',
-    LOOK_STRAIGHT: 'The head is turned or tilted too much: look straight at the camera.',
-    LOW_CONTRAST: 'The image has too little contrast: improve the lighting.',
-    MULTIPLE_FACES: 'More than one face is visible: only the person being checked may be in the picture.',
-    NO_FACE: 'No face was found in the image.',
-    TOO_BRIGHT: 'The image is too bright: avoid direct light and glare on the face or the document.',
-    TOO_DARK: 'The image is too dark: add light in front of the face.',
-    UNEVEN_LIGHTING: 'The lighting is uneven: avoid light from one side and strong shadows.',
+    BLURRY: ['The image is blurry.', 'Hold still and make sure the camera is in focus.', 'Take a sharper photo of the document.'],
+    EYES_CLOSED: ['The eyes look closed.', 'Keep the eyes open and look at the camera.', ''],
+    FACE_CUT_OFF: ['Part of the face is cut off.', 'The whole face must be inside the picture.', 'Photograph the whole portrait.'],
+    FACE_TOO_SMALL: ['The face is too small.', 'Move closer to the camera.', 'Photograph the document from closer.'],
+    LOOK_STRAIGHT: ['The head is turned or tilted too much.', 'Look straight at the camera.', ''],
+    LOW_CONTRAST: ['The image has too little contrast.', 'Improve the lighting.', 'Improve the lighting.'],
+    MULTIPLE_FACES: ['More than one face is visible.', 'Only the person being checked may be in the picture.',
+      'Photograph only the portrait page.'],
+    NO_FACE: ['No face was found in the image.', 'Face the camera.', 'Photograph the portrait page.'],
+    TOO_BRIGHT: ['The image is too bright.', 'Avoid direct light on the face.', 'Avoid glare on the document.'],
+    TOO_DARK: ['The image is too dark.', 'Add light in front of the face.', 'Add light.'],
+    UNEVEN_LIGHTING: ['The lighting is uneven.', 'Avoid light from one side and strong shadows.',
+      'Avoid shadows and reflections on the document.'],
   };
+
 
   const $ = (id) => document.getElementById(id);
   const el = {
@@ -233,7 +238,9 @@
   async function paint(canvas, blob, maxSide) {
     const image = await decodeImage(blob);
     try {
-      const scale = Math.min(1, maxSide / Math.max(image.width, image.height));
+      // Small images are drawn larger, so that the lines drawn over them stay thin once displayed.
+      const side = Math.max(image.width, image.height);
+      const scale = Math.min(maxSide / side, Math.max(1, MIN_CANVAS_SIDE / side));
       canvas.width = Math.max(1, Math.round(image.width * scale));
       canvas.height = Math.max(1, Math.round(image.height * scale));
       canvas.getContext('2d').drawImage(image.source, 0, 0, canvas.width, canvas.height);
@@ -540,7 +547,11 @@
     if (!response.ok) {
       const retryAfter = retryAfterSeconds(response.headers.get('Retry-After'));
       showError(errorText(response.status, body, retryAfter), retryAfter);
-      if (response.status === 401) askForKey();
+      if (response.status === 401) {
+        state.apiKey = '';  // refused: of no further use
+        el.keyState.textContent = 'The server refused the API key.';
+        askForKey();
+      }
       return;
     }
     if (!body || typeof body !== 'object') {
@@ -587,10 +598,16 @@
     canvas.setAttribute('aria-label', `${what}, with the detected face outlined`);
   }
 
+  // kind: 'selfie' or 'ID portrait'.
   function qualitySentences(q, kind) {
     if (!q || typeof q !== 'object') return ['Not reported.'];
     const feedback = Array.isArray(q.feedback) ? q.feedback : [];
-    const sentences = feedback.map((code) => QUALITY_FEEDBACK[code] || `Quality note: ${code}.`);
+    const sentences = feedback.map((code) => {
+      const text = QUALITY_FEEDBACK[code];
+      if (!text) return `Quality note: ${code}.`;
+      const tip = kind === 'selfie' ? text[1] : text[2];
+      return tip ? `${text[0]} ${tip}` : text[0];
+    });
     if (sentences.length === 0) {
       sentences.push(q.pass === false
         ? `Does not meet the ${kind} quality requirements.`
@@ -605,9 +622,11 @@
 
     el.decision.className = `decision ${accepted ? 'accepted' : 'refused'}`;
     el.decisionTitle.textContent = accepted ? '✔ Accepted' : '✖ Refused';
-    el.decisionSummary.textContent = accepted
-      ? 'The selfie shows the owner of the ID document: a live person, in usable quality.'
-      : 'The identity is not confirmed. Reasons:';
+    el.decisionSummary.textContent = !accepted
+      ? 'The identity is not confirmed. Reasons:'
+      : r.checks_required === false
+        ? 'The faces match (liveness and quality were reported only, not required).'
+        : 'The selfie shows the owner of the ID document: a live person, in usable quality.';
     listItems(el.decisionReasons, reasons.map((code) => DECISION_REASONS[code] || `Reason: ${code}.`));
     if (!accepted && reasons.length === 0) {
       listItems(el.decisionReasons, ['The server gave no reason.']);

@@ -106,6 +106,8 @@ void register_serve(CLI::App& app, Context& context) {
         context.action = [&context, key_args] {
             auto store = Store::open(database_url(key_args->store));
             const NewApiKey k = create_api_key(*store, key_args->store.tenant, api_role_from_string(key_args->role));
+            AuditTrail(*store).append(k.record.tenant, cli_actor(), "api_key_create", "", "created",
+                                      {{"key_id", k.record.id}, {"role", k.record.role}});
             print(context, {{"key", k.key}, {"id", k.record.id}, {"tenant", k.record.tenant}, {"role", k.record.role}},
                   [&](std::ostream& out) { out << k.key << '\n'; });
             std::cerr << "api key " << k.record.id << " for tenant " << k.record.tenant << " (" << k.record.role
@@ -141,8 +143,11 @@ void register_serve(CLI::App& app, Context& context) {
     revoke->callback([&context, key_args] {
         context.action = [&context, key_args] {
             auto store = Store::open(database_url(key_args->store));
-            if (!store->revoke_api_key(key_args->id, audit_time_now()))
+            const auto record = store->find_api_key(key_args->id);
+            if (!record || !store->revoke_api_key(key_args->id, audit_time_now()))
                 throw Error(ErrorCode::not_found, "no active API key " + key_args->id);
+            AuditTrail(*store).append(record->tenant, cli_actor(), "api_key_revoke", "", "revoked",
+                                      {{"key_id", key_args->id}});
             print(context, {{"id", key_args->id}, {"revoked", true}},
                   [&](std::ostream& out) { out << "revoked " << key_args->id << '\n'; });
             return exit_ok;
