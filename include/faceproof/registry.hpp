@@ -38,6 +38,10 @@
 
 namespace faceproof {
 
+// Tenant names are identifiers: 1-64 letters, digits, '-', '_' or '.' (they appear in
+// "tenant/reference" strings and URLs). Error{invalid_argument} otherwise.
+void check_tenant(const std::string& tenant);
+
 // One analysed image, ready to enrol or to search with.
 struct Capture {
     std::optional<Template> face_template;  // of the most prominent face; empty when no face was found

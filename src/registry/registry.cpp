@@ -22,18 +22,6 @@ constexpr std::int64_t kSyncBatch = 1000;
 constexpr const char* kNoKey =
     "no data key given: pass --key-file FILE or set FACEPROOF_KEY_FILE (`faceproof keys generate FILE` makes one)";
 
-// Tenant names are identifiers ("acme", "bank-eu.1"): they appear in "tenant/reference" strings
-// (purge results) and in URLs, so '/' and control characters are kept out.
-void check_tenant(const std::string& tenant) {
-    const bool ok = !tenant.empty() && tenant.size() <= kMaxTenantLength &&
-                    std::all_of(tenant.begin(), tenant.end(), [](unsigned char c) {
-                        return std::isalnum(c) || c == '-' || c == '_' || c == '.';
-                    });
-    if (!ok)
-        throw Error(ErrorCode::invalid_argument,
-                    "tenant must be 1-64 characters of letters, digits, '-', '_' or '.'");
-}
-
 // References are the operator's own identifiers: any printable text without control characters.
 void check_reference(const std::string& reference) {
     const bool ok = !reference.empty() && reference.size() <= kMaxReferenceLength &&
@@ -544,6 +532,16 @@ private:
 };
 
 }  // namespace
+
+void check_tenant(const std::string& tenant) {
+    const bool ok = !tenant.empty() && tenant.size() <= kMaxTenantLength &&
+                    std::all_of(tenant.begin(), tenant.end(), [](unsigned char c) {
+                        return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+                    });
+    if (!ok)
+        throw Error(ErrorCode::invalid_argument,
+                    "tenant must be 1-64 characters of letters, digits, '-', '_' or '.'");
+}
 
 Capture analyse_capture(Engine& engine, QualityAssessor& quality, std::span<const std::uint8_t> image_bytes,
                         QualityProfile profile, const ImageLimits& limits) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "faceproof/error.hpp"
+#include "faceproof/registry.hpp"
 
 namespace faceproof {
 namespace {
@@ -35,13 +36,6 @@ std::string secret_hash(const std::string& secret) {
     return hex(out, sizeof out);
 }
 
-void check_tenant_name(const std::string& tenant) {
-    const bool ok = !tenant.empty() && tenant.size() <= 64 && std::all_of(tenant.begin(), tenant.end(), [](unsigned char c) {
-                        return std::isalnum(c) || c == '-' || c == '_' || c == '.';
-                    });
-    if (!ok) throw Error(ErrorCode::invalid_argument, "tenant must be 1-64 characters of letters, digits, '-', '_' or '.'");
-}
-
 }  // namespace
 
 std::string_view to_string(ApiRole role) noexcept { return role == ApiRole::admin ? "admin" : "operator"; }
@@ -53,7 +47,7 @@ ApiRole api_role_from_string(std::string_view name) {
 }
 
 NewApiKey create_api_key(Store& store, const std::string& tenant, ApiRole role) {
-    check_tenant_name(tenant);
+    check_tenant(tenant);
     if (sodium_init() < 0) throw Error(ErrorCode::internal, "libsodium failed to initialise");
     unsigned char id[kIdBytes], secret[kSecretBytes];
     randombytes_buf(id, sizeof id);
