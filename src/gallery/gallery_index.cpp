@@ -45,7 +45,10 @@ using Node = hnswlib::labeltype;
 
 constexpr double kNormTolerance = 1e-3;
 // Below this many rows one thread scans faster than several: starting a thread costs ~80 us on the
-// development machine (2-core VM), a 512-D row ~0.05 us; the measured crossover was ~5,000 rows.
+// development machine (idle 2-core VM), a 512-D row ~0.05 us; the measured crossover was ~5,000
+// rows. Beyond the last-level cache the scan is memory-bound and a second thread gained only ~10%
+// there; on a busy machine it lost (the thread waits for a core): where searches already run
+// concurrently, GalleryIndexOptions::threads = 1 is the better setting.
 constexpr std::size_t kParallelScanFromRows = 8192;
 // Rows scored per dot_rows call: small enough for the scores to stay in L1.
 constexpr std::size_t kScanBlockRows = 256;
@@ -104,6 +107,28 @@ private:
 
 using Graph = hnswlib::HierarchicalNSW<float>;
 
+// A first-come, first-served turnstile (ticket lock) in front of the index's shared_mutex. glibc's
+// rwlock under std::shared_mutex prefers readers: under a steady stream of searches a writer waited
+// indefinitely (measured: 6 adds in 1.5 s against 3 searching threads); a plain mutex as a writer
+// gate starved searches instead while one thread added back to back (the writer re-takes the mutex
+// before woken readers run). Taking turns in arrival order bounds both waits.
+// Readers pass the turnstile and take their shared lock before letting the next one in (so
+// consecutive readers still overlap); a writer keeps its turn until its write is done.
+class Turnstile {
+public:
+    void enter() const noexcept {
+        const std::uint32_t ticket = next_.fetch_add(1);  // wraps harmlessly: only compared for equality
+        for (std::uint32_t serving = serving_.load(); serving != ticket; serving = serving_.load()) serving_.wait(serving);
+    }
+    void leave() const noexcept {
+        serving_.fetch_add(1);
+        serving_.notify_all();
+    }
+
+private:
+    mutable std::atomic<std::uint32_t> next_{0}, serving_{0};
+};
+
 // Runs job(worker) on `workers` threads (the caller's thread is worker 0) and rethrows the first
 // exception once all have finished.
 template <class Job>
@@ -135,8 +160,7 @@ public:
 
     void add(std::int64_t id, std::span<const float> vector) override {
         check_template_vector(vector, dimension());
-        const std::lock_guard gate(writer_gate_);
-        const std::unique_lock lock(mutex_);
+        const WriteLock lock(*this);
         const std::size_t slot = slot_ids_.size();
         const auto [entry, inserted] = slot_of_id_.try_emplace(id, slot);
         if (!inserted)
@@ -171,8 +195,7 @@ public:
     }
 
     bool remove(std::int64_t id) override {
-        const std::lock_guard gate(writer_gate_);
-        const std::unique_lock lock(mutex_);
+        const WriteLock lock(*this);
         const auto found = slot_of_id_.find(id);
         if (found == slot_of_id_.end()) return false;
         const std::size_t slot = found->second;
@@ -241,9 +264,39 @@ public:
 
 private:
     std::shared_lock<std::shared_mutex> read_lock() const {
-        { std::lock_guard wait_for_writers(writer_gate_); }
-        return std::shared_lock(mutex_);
+        turnstile_.enter();
+        std::shared_lock lock(mutex_, std::defer_lock);
+        try {
+            lock.lock();
+        } catch (...) {
+            turnstile_.leave();
+            throw;
+        }
+        turnstile_.leave();
+        return lock;
     }
+    // Exclusive for add/remove: the writer's turn lasts until it releases mutex_.
+    class WriteLock {
+    public:
+        explicit WriteLock(const GalleryIndexImpl& index) : index_(index) {
+            index_.turnstile_.enter();
+            try {
+                index_.mutex_.lock();
+            } catch (...) {
+                index_.turnstile_.leave();
+                throw;
+            }
+        }
+        ~WriteLock() {
+            index_.mutex_.unlock();
+            index_.turnstile_.leave();
+        }
+        WriteLock(const WriteLock&) = delete;
+        WriteLock& operator=(const WriteLock&) = delete;
+
+    private:
+        const GalleryIndexImpl& index_;
+    };
 
     static constexpr Node kNoNode = std::numeric_limits<Node>::max();
 
@@ -379,13 +432,9 @@ private:
 
     const GalleryIndexOptions options_;
     const unsigned threads_;
-    // Readers share mutex_, add/remove own it. glibc's rwlock (under std::shared_mutex) prefers
-    // readers, so under a steady stream of searches a writer would wait indefinitely (measured: 6 adds
-    // in 1.5 s against 3 searching threads). A writer therefore holds writer_gate_ while it waits and
-    // writes, and readers pass through the gate before taking their shared lock: new searches queue
-    // behind a waiting writer, searches already running finish first.
+    // Searches share mutex_, add/remove own it; both queue at turnstile_ first (see Turnstile).
     mutable std::shared_mutex mutex_;
-    mutable std::mutex writer_gate_;
+    Turnstile turnstile_;
 
     std::vector<float> matrix_;                // size() x dimension, row-major
     std::vector<std::int64_t> slot_ids_;       // slot -> template id

@@ -109,6 +109,7 @@ ProofingService::ProofingService(const ServerConfig& config) : impl_(std::make_u
     const std::string url = database_url(config);
     RegistryOptions options;
     options.retain_images = config.retain_images;
+    options.index.threads = 1;  // requests already run in parallel; one search, one core
     impl_->registry = Registry::open(Store::open(url), load_keys(config), Calibration::shipped(), options);
     impl_->auth_store = Store::open(url);
     int workers = config.workers > 0 ? config.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
