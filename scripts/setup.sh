@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   libopencv-dev            # imgcodecs, imgproc, dnn (runs the ONNX models)
+  libdnnl-dev              # oneDNN: the models' dense convolutions (src/util/dnn_net.cpp)
   libwebp-dev              # WebP decoding through OpenCV
   nlohmann-json3-dev libcli11-dev libsodium-dev
   libsqlite3-dev           # the embedded default store
