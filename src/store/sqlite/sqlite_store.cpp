@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cstdlib>
 #include <string_view>
 #include <utility>
@@ -158,10 +160,7 @@ public:
         try {
             sqlite3_extended_result_codes(db_, 1);
             sqlite3_busy_timeout(db_, kBusyTimeoutMs);
-            exec(db_,
-                 "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA journal_mode = WAL;"
-                 " PRAGMA synchronous = FULL;",
-                 "configure connection");
+            configure();
             {
                 Stmt s(db_, "PRAGMA journal_mode");
                 if (!s.step() || s.text(0) != "wal")
@@ -414,6 +413,21 @@ public:
     }
 
 private:
+    // Switching a new database to WAL needs an exclusive lock, and SQLite answers BUSY at once
+    // (without the busy handler) when several processes open a fresh file together: retry.
+    void configure() {
+        static constexpr const char* kPragmas =
+            "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;";
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+        for (;;) {
+            const int rc = sqlite3_exec(db_, kPragmas, nullptr, nullptr, nullptr);
+            if (rc == SQLITE_OK) return;
+            if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) fail(db_, "configure connection");
+            if (std::chrono::steady_clock::now() > deadline) fail(db_, "configure connection");
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+
     void migrate() {
         Tx tx(db_);
         exec(db_,
