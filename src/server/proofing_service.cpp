@@ -94,6 +94,23 @@ struct ProofingService::Impl {
         return lease;
     }
 
+    // The `image` fields of an enrolment (at most 10), analysed under the `profile` field.
+    std::vector<Capture> enrolment_captures(const RequestBody& body) {
+        const auto images = body.required_images("image");
+        if (images.size() > 10) throw Error(ErrorCode::invalid_argument, "at most 10 images per request");
+        const QualityProfile profile = quality_profile_from_string(body.text("profile").value_or("selfie"));
+        std::vector<Capture> captures;
+        auto lease = pipeline();
+        for (std::size_t i = 0; i < images.size(); ++i)
+            captures.push_back(capture(**lease, images[i], profile, "image " + std::to_string(i + 1)));
+        return captures;
+    }
+    static EnrolmentPolicy enrolment_policy(const RequestBody& body) {
+        EnrolmentPolicy policy;
+        policy.refuse_duplicates = !body.flag("allow_duplicate").value_or(false);
+        return policy;
+    }
+
     Capture capture(Pipeline& p, const std::vector<std::uint8_t>& bytes, QualityProfile profile, const std::string& field) {
         try {
             return analyse_capture(*p.engine, *p.quality, bytes, profile, config.image_limits);
@@ -224,36 +241,18 @@ Reply ProofingService::enrol(const ApiPrincipal& p, const RequestBody& body) {
     const auto consent_value = body.json("consent");
     if (!consent_value) throw Error(ErrorCode::consent_invalid, "missing field \"consent\" (the consent record)");
     const Consent consent = consent_from_json(*consent_value);
-    const auto images = body.required_images("image");
-    if (images.size() > 10) throw Error(ErrorCode::invalid_argument, "at most 10 images per enrolment");
-    const QualityProfile profile = quality_profile_from_string(body.text("profile").value_or("selfie"));
-    EnrolmentPolicy policy;
-    policy.refuse_duplicates = !body.flag("allow_duplicate").value_or(false);
-    std::vector<Capture> captures;
-    {
-        auto lease = impl_->pipeline();
-        for (std::size_t i = 0; i < images.size(); ++i)
-            captures.push_back(impl_->capture(**lease, images[i], profile, "image " + std::to_string(i + 1)));
-    }
-    const EnrolmentResult r = impl_->registry->enrol(p.actor(), p.tenant, reference, consent, captures, policy);
+    const std::vector<Capture> captures = impl_->enrolment_captures(body);
+    const EnrolmentResult r =
+        impl_->registry->enrol(p.actor(), p.tenant, reference, consent, captures, Impl::enrolment_policy(body));
     nlohmann::json json = enrolment_json(r, captures);
     json["subject"] = reference;
     return {r.enrolled ? 201 : 200, json};
 }
 
 Reply ProofingService::add_templates(const ApiPrincipal& p, const std::string& reference, const RequestBody& body) {
-    const auto images = body.required_images("image");
-    if (images.size() > 10) throw Error(ErrorCode::invalid_argument, "at most 10 images per request");
-    const QualityProfile profile = quality_profile_from_string(body.text("profile").value_or("selfie"));
-    EnrolmentPolicy policy;
-    policy.refuse_duplicates = !body.flag("allow_duplicate").value_or(false);
-    std::vector<Capture> captures;
-    {
-        auto lease = impl_->pipeline();
-        for (std::size_t i = 0; i < images.size(); ++i)
-            captures.push_back(impl_->capture(**lease, images[i], profile, "image " + std::to_string(i + 1)));
-    }
-    const EnrolmentResult r = impl_->registry->add_templates(p.actor(), p.tenant, reference, captures, policy);
+    const std::vector<Capture> captures = impl_->enrolment_captures(body);
+    const EnrolmentResult r =
+        impl_->registry->add_templates(p.actor(), p.tenant, reference, captures, Impl::enrolment_policy(body));
     nlohmann::json json = enrolment_json(r, captures);
     json["subject"] = reference;
     return {r.enrolled ? 201 : 200, json};

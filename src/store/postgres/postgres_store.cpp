@@ -13,6 +13,7 @@
 
 #include "faceproof/error.hpp"
 #include "postgres_migrations_data.hpp"
+#include "store/record_checks.hpp"
 #include "store/rfc3339.hpp"
 
 namespace faceproof::store_detail {
@@ -272,31 +273,13 @@ private:
     bool done_ = false;
 };
 
-void require_key(const std::string& tenant, const std::string& reference) {
-    if (tenant.empty() || reference.empty())
-        throw Error(ErrorCode::invalid_argument, "store: tenant and reference must not be empty");
-}
 
 void require_template(const TemplateRecord& t) {
     if (t.model_id.empty() || t.key_id.empty() || t.sealed.empty())
         throw Error(ErrorCode::invalid_argument, "store: a template needs model_id, key_id and sealed bytes");
 }
 
-// Same rules and messages as the SQLite backend.
-std::int64_t check_consent(const Consent& c) {
-    if (c.purpose.empty() || c.legal_basis.empty() || c.notice_version.empty() || c.given_at.empty() ||
-        c.expires_at.empty())
-        throw Error(ErrorCode::consent_invalid,
-                    "consent: purpose, legal_basis, notice_version, given_at and expires_at are all required");
-    const auto given = parse_rfc3339_ms(c.given_at);
-    const auto expires = parse_rfc3339_ms(c.expires_at);
-    if (!given || !expires) throw Error(ErrorCode::consent_invalid, "consent: given_at/expires_at must be RFC 3339");
-    if (*expires <= *given) throw Error(ErrorCode::consent_invalid, "consent: expires_at must be after given_at");
-    if (*expires <= now_unix_ms()) throw Error(ErrorCode::consent_invalid, "consent: already expired");
-    return *expires;
-}
 
-std::string or_now(const std::string& t) { return t.empty() ? now_rfc3339() : t; }
 
 TemplateRecord read_template(const Result& r, int row, int c) {
     return TemplateRecord{r.i64(row, c),      r.text(row, c + 1), r.f64(row, c + 2), r.text(row, c + 3),
