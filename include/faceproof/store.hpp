@@ -151,6 +151,8 @@ public:
     // applied under an advisory lock so several nodes can start together.
     // Anything else: invalid_argument.
     static std::unique_ptr<Store> open(const std::string& url);
+    // The URL to open: given when non-empty, else $FACEPROOF_DB when set, else "sqlite:".
+    static std::string resolve_url(const std::string& given);
 };
 
 }  // namespace faceproof

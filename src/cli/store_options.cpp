@@ -18,11 +18,7 @@ void add_store_options(CLI::App& command, StoreOptions& options, bool with_key) 
         ->default_val("default");
 }
 
-std::string database_url(const StoreOptions& options) {
-    if (!options.db.empty()) return options.db;
-    if (const char* env = std::getenv("FACEPROOF_DB"); env && *env) return env;
-    return "sqlite:";
-}
+std::string database_url(const StoreOptions& options) { return Store::resolve_url(options.db); }
 
 std::unique_ptr<Registry> open_registry(const StoreOptions& options, bool need_key,
                                         const RegistryOptions& registry_options) {

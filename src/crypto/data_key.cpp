@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "faceproof/error.hpp"
+#include "util/data_dir.hpp"
 
 namespace faceproof {
 namespace fs = std::filesystem;
@@ -173,10 +174,8 @@ DataKey DataKey::from_environment_or_file(const std::optional<fs::path>& flag) {
 }
 
 fs::path DataKey::default_file() {
-    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg && fs::path(xdg).is_absolute())
-        return fs::path(xdg) / "faceproof" / "data.key";
-    if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".local/share/faceproof/data.key";
-    return {};
+    const fs::path dir = default_data_dir();
+    return dir.empty() ? fs::path() : dir / "data.key";
 }
 
 bool DataKey::configured(const std::optional<fs::path>& flag) {

@@ -27,12 +27,6 @@ struct Pipeline {
     std::unique_ptr<IdentityVerifier> verifier;
 };
 
-std::string database_url(const ServerConfig& c) {
-    if (!c.db.empty()) return c.db;
-    if (const char* env = std::getenv("FACEPROOF_DB"); env && *env) return env;
-    return "sqlite:";
-}
-
 // The data key: the configured one, else the default key file, created on first start so that
 // `faceproof serve` works out of the box on the embedded store.
 std::vector<DataKey> load_keys(const ServerConfig& c) {
@@ -123,7 +117,7 @@ struct ProofingService::Impl {
 ProofingService::ProofingService(const ServerConfig& config) : impl_(std::make_unique<Impl>(config)) {
     impl_->metrics = &metrics_;
     impl_->models = ModelSet::open(resolve_model_dir(config.models_dir));
-    const std::string url = database_url(config);
+    const std::string url = Store::resolve_url(config.db);
     RegistryOptions options;
     options.retain_images = config.retain_images;
     options.index.threads = 1;  // requests already run in parallel; one search, one core

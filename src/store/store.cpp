@@ -7,6 +7,7 @@
 #include "faceproof/store.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "util/data_dir.hpp"
 
 namespace faceproof {
 namespace {
@@ -14,15 +15,8 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path default_sqlite_path() {
-    fs::path base;
-    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg && fs::path(xdg).is_absolute()) {
-        base = xdg;
-    } else if (const char* home = std::getenv("HOME"); home && *home) {
-        base = fs::path(home) / ".local" / "share";
-    } else {
-        throw Error(ErrorCode::store_error, "store: neither XDG_DATA_HOME nor HOME is set; use sqlite:PATH");
-    }
-    const fs::path dir = base / "faceproof";
+    const fs::path dir = default_data_dir();
+    if (dir.empty()) throw Error(ErrorCode::store_error, "store: neither XDG_DATA_HOME nor HOME is set; use sqlite:PATH");
     std::error_code ec;
     if (!fs::exists(dir, ec)) {
         fs::create_directories(dir, ec);
@@ -35,6 +29,12 @@ fs::path default_sqlite_path() {
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 }  // namespace
+
+std::string Store::resolve_url(const std::string& given) {
+    if (!given.empty()) return given;
+    if (const char* env = std::getenv("FACEPROOF_DB"); env && *env) return env;
+    return "sqlite:";
+}
 
 std::unique_ptr<Store> Store::open(const std::string& url) {
     if (starts_with(url, "sqlite:")) {
