@@ -5,17 +5,18 @@
 //   BM_Model/fr_feature_x2       the embedder's batch of 2 (crop + mirrored crop, flip fusion)
 // Inputs are uniform noise in the stage's value range (fixed seed): the arithmetic does not depend
 // on the values, and both runtimes see the same kind of data.
-// FACEPROOF_DNN_REFERENCE=1 runs OpenCV DNN with its own layers only (the "before" column).
+// The backend is the one in force (inference_backend(): $FACEPROOF_BACKEND, default onednn);
+// FACEPROOF_BACKEND=opencv FACEPROOF_DNN_REFERENCE=1 runs OpenCV DNN with its own layers only
+// (the "before" column of scripts/bench_models.sh).
 #include <benchmark/benchmark.h>
 
 #include <string>
 #include <vector>
 
 #include <opencv2/core/utility.hpp>
-#include <opencv2/dnn.hpp>
 
 #include "faceproof/models.hpp"
-#include "util/dnn_net.hpp"
+#include "inference/network.hpp"
 
 using namespace faceproof;
 
@@ -47,25 +48,22 @@ const std::vector<ModelCase>& cases() {
     return all;
 }
 
-// As the stages run them: one network reused, the input blob written in place every call,
-// setInput + forward of the outputs the stage uses.
+// As the stages run them: one network reused, the input blob written in place every call, the
+// outputs the stage uses.
 void BM_Model(benchmark::State& state, const ModelCase& c) {
     cv::setNumThreads(1);
-    cv::dnn::Net net = load_network(*model_set(), c.model);
-    const std::vector<cv::String> names(c.outputs.begin(), c.outputs.end());
+    const auto network = open_network(*model_set(), c.model, c.outputs);
     cv::Mat noise(c.shape, CV_32F), blob(c.shape, CV_32F);
     cv::RNG rng(20240601);
     rng.fill(noise, cv::RNG::UNIFORM, c.low, c.high);
     std::vector<cv::Mat> outputs;
     for (auto _ : state) {
         noise.copyTo(blob);
-        net.setInput(blob);
-        if (names.empty())
-            benchmark::DoNotOptimize(net.forward().data);
-        else
-            net.forward(outputs, names);
+        network->run(blob, outputs);
+        benchmark::DoNotOptimize(outputs[0].data);
         benchmark::ClobberMemory();
     }
+    state.SetLabel(to_string(network->backend()));
 }
 
 const bool registered = [] {

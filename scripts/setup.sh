@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   libopencv-dev            # imgcodecs, imgproc, dnn (runs the ONNX models)
-  libdnnl-dev              # oneDNN: the models' dense convolutions (src/util/dnn_net.cpp)
+  libdnnl-dev              # oneDNN: runs the models (src/inference/)
+  libonnx-dev libprotobuf-dev  # ONNX protobuf types: the executor reads the models with them
   libwebp-dev              # WebP decoding through OpenCV
   nlohmann-json3-dev libcli11-dev libsodium-dev
   libsqlite3-dev           # the embedded default store

@@ -1,20 +1,29 @@
-// Our inference path (load_network: OpenCV DNN with our depthwise convolution and block permute
-// layers) against OpenCV DNN's own layers, on every shipped model, with fixed inputs of the shape
-// the pipeline feeds. The reference is the same file read with cv::dnn::readNetFromONNX, which
-// gets OpenCV's layers only (ours are used only inside load_network). Issue 6's criterion: every
-// output within 1e-4 relative (max |diff| / max |value|) of OpenCV's layers; not bit for bit (our
-// depthwise convolution adds in another order).
+// Both of our inference backends against OpenCV DNN's own layers, on every shipped model, with
+// fixed inputs of the shape the pipeline feeds:
+//  - the oneDNN executor (the default backend, src/inference/onednn_executor.cpp);
+//  - OpenCV DNN with our layers (load_network, the `--backend opencv` reference path).
+// The reference is the same file read with cv::dnn::readNetFromONNX, which gets OpenCV's layers
+// only (ours are used only inside load_network). Issue 6's criterion: every output within 1e-4
+// relative (max |diff| / max |value|) of OpenCV's layers; not bit for bit (other orders of
+// additions). Also: the executor refuses what it does not support, and several executors run
+// side by side on two threads with the results of one.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <onnx/onnx_pb.h>
 
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 
 #include "faceproof/models.hpp"
 #include "test_support.hpp"
-#include "util/dnn_net.hpp"
+#include "faceproof/error.hpp"
+#include "inference/network.hpp"
+#include "inference/onednn_executor.hpp"
+#include "inference/opencv_net.hpp"
 
 namespace fp = faceproof;
 
@@ -83,10 +92,132 @@ TEST_P(InferenceEquivalence, MatchesOpenCvLayers) {
     }
 }
 
+// The largest |difference| of two output lists, relative to the largest |value| of the expected.
+void expect_close(const std::vector<cv::Mat>& expected, const std::vector<cv::Mat>& actual, const std::string& what) {
+    ASSERT_EQ(actual.size(), expected.size()) << what;
+    for (size_t i = 0; i < expected.size(); ++i) {
+        ASSERT_EQ(actual[i].total(), expected[i].total()) << what << " output " << i;
+        const cv::Mat a = actual[i].reshape(1, 1), e = expected[i].reshape(1, 1);
+        const double diff = cv::norm(a, e, cv::NORM_INF);
+        const double scale = cv::norm(e, cv::NORM_INF);
+        EXPECT_GT(scale, 0.0) << what;
+        EXPECT_LT(diff / scale, 1e-4) << what << " output " << i << ": max |diff| " << diff << " of max |value| "
+                                      << scale;
+    }
+}
+
+TEST_P(InferenceEquivalence, OnednnExecutorMatchesOpenCvLayers) {
+    const std::string problem = fptest::models_problem();
+    if (!problem.empty()) GTEST_FAIL() << problem;
+    const InferenceCase& c = GetParam();
+    const auto models = fptest::shared_models();
+    const auto& bytes = models->bytes(c.model);
+    cv::dnn::Net reference = cv::dnn::readNetFromONNX(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    reference.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+    reference.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+    const std::vector<cv::String> names = reference.getUnconnectedOutLayersNames();
+    const auto ours = fp::open_network(*models, c.model, std::vector<std::string>(names.begin(), names.end()),
+                                       fp::InferenceBackend::onednn);
+    EXPECT_EQ(ours->backend(), fp::InferenceBackend::onednn);
+    for (int seed : {1, 2, 3}) {
+        cv::Mat input(c.shape, CV_32F);
+        cv::RNG(seed).fill(input, cv::RNG::UNIFORM, c.low, c.high);
+        const std::vector<cv::Mat> expected = run(reference, input);
+        std::vector<cv::Mat> actual;
+        ours->run(input, actual);
+        expect_close(expected, actual, std::string(c.model) + " seed " + std::to_string(seed));
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(ShippedModels, InferenceEquivalence, ::testing::ValuesIn(kCases),
                          [](const ::testing::TestParamInfo<InferenceCase>& info) {
                              return std::string(info.param.model) + "_batch" +
                                     std::to_string(info.param.shape[0]);
                          });
+
+}  // namespace
+
+namespace {
+
+std::vector<std::uint8_t> serialized(const onnx::ModelProto& model) {
+    std::string bytes;
+    model.SerializeToString(&bytes);
+    return {bytes.begin(), bytes.end()};
+}
+
+TEST(OnednnExecutor, RefusesAnUnsupportedOperatorByName) {
+    const std::string problem = fptest::models_problem();
+    if (!problem.empty()) GTEST_FAIL() << problem;
+    const auto& bytes = fptest::shared_models()->bytes("fr_eye");
+    onnx::ModelProto model;
+    ASSERT_TRUE(model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
+    model.mutable_graph()->mutable_node(3)->set_op_type("LRN");
+    try {
+        fp::OnednnExecutor::create(serialized(model), "fr_eye");
+        FAIL() << "an LRN node was accepted";
+    } catch (const fp::Error& e) {
+        EXPECT_EQ(e.code(), fp::ErrorCode::internal);
+        EXPECT_NE(std::string(e.what()).find("LRN"), std::string::npos) << e.what();
+    }
+}
+
+TEST(OnednnExecutor, RefusesBytesThatAreNotAModel) {
+    const std::vector<std::uint8_t> junk(1000, 0xAB);
+    EXPECT_THROW(fp::OnednnExecutor::create(junk, "junk"), fp::Error);
+    const auto& bytes = fptest::shared_models()->bytes("fr_eye");
+    const std::vector<std::uint8_t> truncated(bytes.begin(), bytes.begin() + bytes.size() / 2);
+    EXPECT_THROW(fp::OnednnExecutor::create(truncated, "fr_eye"), fp::Error);
+}
+
+TEST(OnednnExecutor, RefusesAnInputOfTheWrongType) {
+    const std::string problem = fptest::models_problem();
+    if (!problem.empty()) GTEST_FAIL() << problem;
+    const auto network = fp::open_network(*fptest::shared_models(), "fr_eye", {}, fp::InferenceBackend::onednn);
+    std::vector<cv::Mat> outputs;
+    const cv::Mat bytes(std::vector<int>{1, 1, 24, 24}, CV_8U, cv::Scalar(7));
+    EXPECT_THROW(network->run(bytes, outputs), fp::Error);
+}
+
+// One executor per thread, two threads at once, batch sizes alternating (a plan per shape): every
+// result equals the one of a lone executor on the same input.
+TEST(OnednnExecutor, ExecutorsOnTwoThreadsAgreeWithOneAlone) {
+    const std::string problem = fptest::models_problem();
+    if (!problem.empty()) GTEST_FAIL() << problem;
+    const auto models = fptest::shared_models();
+    std::vector<cv::Mat> inputs, expected;
+    {
+        const auto alone = fp::open_network(*models, "fr_feature", {}, fp::InferenceBackend::onednn);
+        for (int batch : {1, 2, 1}) {
+            cv::Mat input(std::vector<int>{batch, 3, 112, 112}, CV_32F);
+            cv::RNG(batch * 7 + static_cast<int>(inputs.size())).fill(input, cv::RNG::UNIFORM, -1.f, 1.f);
+            std::vector<cv::Mat> out;
+            alone->run(input, out);
+            inputs.push_back(input);
+            expected.push_back(out[0].clone());
+        }
+    }
+    std::vector<int> mismatches(2, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; ++t)
+        threads.emplace_back([&, t] {
+            const auto network = fp::open_network(*models, "fr_feature", {}, fp::InferenceBackend::onednn);
+            std::vector<cv::Mat> out;
+            for (int round = 0; round < 10; ++round)
+                for (size_t i = 0; i < inputs.size(); ++i) {
+                    network->run(inputs[i], out);
+                    if (cv::norm(out[0].reshape(1, 1), expected[i].reshape(1, 1), cv::NORM_INF) != 0) ++mismatches[t];
+                }
+        });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(mismatches[0], 0);
+    EXPECT_EQ(mismatches[1], 0);
+}
+
+TEST(InferenceBackend, ParsesItsNamesAndRefusesOthers) {
+    EXPECT_EQ(fp::parse_inference_backend("onednn"), fp::InferenceBackend::onednn);
+    EXPECT_EQ(fp::parse_inference_backend("opencv"), fp::InferenceBackend::opencv);
+    EXPECT_THROW(fp::parse_inference_backend("onnxruntime"), fp::Error);
+    EXPECT_STREQ(fp::to_string(fp::InferenceBackend::opencv), "opencv");
+}
 
 }  // namespace

@@ -1,9 +1,10 @@
 // ONNX Runtime (onnxruntime-node, CPU, one thread) on the same model files and input shapes as
 // bench/bench_models.cpp, joined with our Google Benchmark JSON into one table.
-//   node bench/ort/run.mjs [--ours=FILE.json] [--reference=FILE.json] [--models=DIR]
-//                          [--min-runs=N] [--min-seconds=S] [--only=fr_detect,...]
-// --ours / --reference: Google Benchmark JSON of BM_Model/* (faceproof as shipped / with
-// FACEPROOF_DNN_REFERENCE=1, OpenCV's own layers only).
+//   node bench/ort/run.mjs [--ours=FILE.json] [--opencv=FILE.json] [--reference=FILE.json]
+//                          [--models=DIR] [--min-runs=N] [--min-seconds=S] [--only=fr_detect,...]
+// Google Benchmark JSON of BM_Model/*: --ours faceproof as shipped (the oneDNN executor), --opencv
+// the `--backend opencv` path (OpenCV DNN with faceproof's layers), --reference OpenCV DNN with its
+// own layers only (FACEPROOF_BACKEND=opencv FACEPROOF_DNN_REFERENCE=1).
 // Per model: session created once, input tensor created once, 10 warm-up runs, then runs until
 // both --min-runs (50) and --min-seconds (1.5) are reached; the median wall time of one
 // session.run() is reported (it includes the N-API call, a few microseconds).
@@ -100,12 +101,14 @@ function benchMs(file) {
 
 const ours = benchMs(args.ours);
 const reference = benchMs(args.reference);
+const opencv = benchMs(args.opencv);
 const ortPackage = JSON.parse(fs.readFileSync(new URL('./node_modules/onnxruntime-node/package.json', import.meta.url)));
 console.log(`# ${os.cpus()[0].model.trim()}, ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-console.log(`# OpenCV layers / ours: OpenCV DNN ${args['opencv-version'] ?? ''} with its own layers only / as faceproof runs it, median of repetitions;`);
+console.log(`# OpenCV layers: OpenCV DNN ${args['opencv-version'] ?? ''} with its own layers only; --backend opencv: OpenCV DNN with faceproof's layers;`);
+console.log('# ours: faceproof\'s oneDNN executor (the default backend); medians of repetitions;');
 console.log(`# ORT: onnxruntime-node ${ortPackage.version}, median of runs; one thread each`);
-console.log('| model | input | OpenCV layers ms | ours ms | ORT ms | ours / ORT |');
-console.log('|---|---|---|---|---|---|');
+console.log('| model | input | OpenCV layers ms | --backend opencv ms | ours ms | ORT ms | ours / ORT |');
+console.log('|---|---|---|---|---|---|---|');
 const notes = [];
 for (const c of cases) {
   if (args.only && !args.only.split(',').includes(c[0])) continue;
@@ -113,6 +116,6 @@ for (const c of cases) {
   if (note) notes.push(`${c[0]}: ${note}`);
   const o = ours[c[0]];
   const fmt = (x) => (x === undefined ? '-' : x < 1 ? x.toFixed(3) : x.toFixed(2));
-  console.log(`| ${c[0]} | ${c[2].join('x')} | ${fmt(reference[c[0]])} | ${fmt(o)} | ${fmt(ms)} | ${o === undefined ? '-' : (o / ms).toFixed(2)} |`);
+  console.log(`| ${c[0]} | ${c[2].join('x')} | ${fmt(reference[c[0]])} | ${fmt(opencv[c[0]])} | ${fmt(o)} | ${fmt(ms)} | ${o === undefined ? '-' : (o / ms).toFixed(2)} |`);
 }
 for (const n of notes) console.log(`# ${n}`);

@@ -20,11 +20,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "faceproof/error.hpp"
-#include "util/dnn_net.hpp"
+#include "inference/network.hpp"
 
 namespace faceproof {
 namespace {
@@ -43,7 +42,7 @@ cv::Point2f mean_of(const Points68& p, std::initializer_list<int> indices) {
 class OnnxEyeStateClassifier final : public EyeStateClassifier {
 public:
     explicit OnnxEyeStateClassifier(const ModelSet& models)
-        : net_(load_network(models, "fr_eye")), input_(std::vector<int>{1, 1, kSide, kSide}, CV_32F) {}
+        : net_(open_network(models, "fr_eye")), input_(std::vector<int>{1, 1, kSide, kSide}, CV_32F) {}
 
     EyeState classify(const cv::Mat& bgr, const Face& face) override {
         if (bgr.empty() || bgr.type() != CV_8UC3)
@@ -75,13 +74,8 @@ private:
         cv::resize(grey_, small_, {kSide, kSide}, 0, 0, cv::INTER_AREA);
         small_.convertTo(cv::Mat(kSide, kSide, CV_32F, input_.ptr<float>()), CV_32F, 1.0 / 255.0);
 
-        net_.setInput(input_);
-        cv::Mat out;
-        try {
-            out = net_.forward();
-        } catch (const cv::Exception& e) {
-            throw Error(ErrorCode::internal, std::string("eye state network failed: ") + e.what());
-        }
+        net_->run(input_, outputs_);
+        const cv::Mat& out = outputs_[0];
         if (out.total() != 2) throw Error(ErrorCode::internal, "eye state: unexpected output size");
         const float* v = out.ptr<float>();
         const double top = std::max(v[0], v[1]);
@@ -89,7 +83,8 @@ private:
         return (kOpenClass == 1 ? e1 : e0) / (e0 + e1);
     }
 
-    cv::dnn::Net net_;
+    std::unique_ptr<Network> net_;
+    std::vector<cv::Mat> outputs_;
     cv::Mat input_;
     cv::Mat sample_, grey_, small_;
 };

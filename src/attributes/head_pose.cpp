@@ -22,12 +22,11 @@
 #include <algorithm>
 #include <cmath>
 
-#include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "detect/rotation.hpp"
 #include "faceproof/error.hpp"
-#include "util/dnn_net.hpp"
+#include "inference/network.hpp"
 
 namespace faceproof {
 namespace {
@@ -52,7 +51,8 @@ double bins_to_degrees(const cv::Mat& logits) {
 class OnnxHeadPoseEstimator final : public HeadPoseEstimator {
 public:
     explicit OnnxHeadPoseEstimator(const ModelSet& models)
-        : net_(load_network(models, "fr_pose")), input_(std::vector<int>{1, 3, kSide, kSide}, CV_32F) {}
+        : net_(open_network(models, "fr_pose", {"output", "617", "618"})),  // yaw, pitch, roll
+          input_(std::vector<int>{1, 3, kSide, kSide}, CV_32F) {}
 
     HeadPose estimate(const cv::Mat& bgr, const Face& face) override {
         if (bgr.empty() || bgr.type() != CV_8UC3)
@@ -61,13 +61,8 @@ public:
             throw Error(ErrorCode::invalid_argument, "head pose: face box is empty");
         const cv::Mat upright = rotate_clockwise(bgr, face.rotation);
         fill(upright, box_to_rotated(face.box, bgr.size(), face.rotation));
-        net_.setInput(input_);
         std::vector<cv::Mat> outputs;
-        try {
-            net_.forward(outputs, output_names_);
-        } catch (const cv::Exception& e) {
-            throw Error(ErrorCode::internal, std::string("head pose network failed: ") + e.what());
-        }
+        net_->run(input_, outputs);
         if (outputs.size() != 3) throw Error(ErrorCode::internal, "head pose: expected three outputs");
         return {bins_to_degrees(outputs[0]), bins_to_degrees(outputs[1]), bins_to_degrees(outputs[2])};
     }
@@ -97,10 +92,9 @@ private:
         }
     }
 
-    cv::dnn::Net net_;
+    std::unique_ptr<Network> net_;
     cv::Mat input_;
     cv::Mat crop_;
-    const std::vector<cv::String> output_names_{"output", "617", "618"};  // yaw, pitch, roll
 };
 
 }  // namespace

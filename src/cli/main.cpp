@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "inference/network.hpp"
 
 int main(int argc, char** argv) {
     using namespace faceproof;
@@ -12,6 +13,11 @@ int main(int argc, char** argv) {
     app.fallthrough();  // global options may follow the command name too
     app.add_option("--models", context.models_dir,
                    "Model directory (default: $FACEPROOF_MODELS, else ~/.local/share/faceproof/models)");
+    std::string backend;
+    app.add_option("--backend", backend,
+                   "Inference backend: onednn (default; faceproof's executor) or opencv (OpenCV DNN, the reference); "
+                   "default $FACEPROOF_BACKEND")
+        ->check(CLI::IsMember({"onednn", "opencv"}));
     cli::register_verify(app, context);
     cli::register_detect(app, context);
     cli::register_template(app, context);
@@ -38,6 +44,7 @@ int main(int argc, char** argv) {
         return cli::exit_usage;
     }
     try {
+        if (!backend.empty()) set_inference_backend(parse_inference_backend(backend));
         return context.action ? context.action() : cli::exit_usage;
     } catch (const Error& e) {
         return cli::report_error(context, e);

@@ -8,12 +8,11 @@
 #include <algorithm>
 #include <numeric>
 
-#include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "detect/rotation.hpp"
 #include "faceproof/error.hpp"
-#include "util/dnn_net.hpp"
+#include "inference/network.hpp"
 
 namespace faceproof {
 
@@ -69,10 +68,8 @@ struct Candidate {
 class RfbFaceDetector final : public FaceDetector {
 public:
     RfbFaceDetector(const ModelSet& models, const DetectorOptions& options)
-        : net_(load_network(models, "fr_detect")), options_(options),
-          input_(std::vector<int>{1, 3, kInputHeight, kInputWidth}, CV_32F) {
-        output_names_ = {"boxes", "scores"};
-    }
+        : net_(open_network(models, "fr_detect", {"boxes", "scores"})), options_(options),
+          input_(std::vector<int>{1, 3, kInputHeight, kInputWidth}, CV_32F) {}
 
     std::vector<Face> detect(const cv::Mat& bgr, int rotation) override {
         if (bgr.empty() || bgr.type() != CV_8UC3)
@@ -137,8 +134,7 @@ private:
         cv::resize(view, canvas(cv::Rect({0, 0}, scaled)), scaled, 0, 0,
                    scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
         fill_input(canvas);
-        net_.setInput(input_);
-        net_.forward(outputs_, output_names_);
+        net_->run(input_, outputs_);
 
         const cv::Mat& boxes = outputs_[0];
         const cv::Mat& scores = outputs_[1];
@@ -191,11 +187,10 @@ private:
         return kept;
     }
 
-    cv::dnn::Net net_;
+    std::unique_ptr<Network> net_;
     DetectorOptions options_;
     cv::Mat input_;
     std::vector<cv::Mat> outputs_;
-    std::vector<cv::String> output_names_;
 };
 
 }  // namespace

@@ -3,11 +3,10 @@
 
 #include <cmath>
 
-#include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "faceproof/error.hpp"
-#include "util/dnn_net.hpp"
+#include "inference/network.hpp"
 
 namespace faceproof {
 namespace {
@@ -17,7 +16,7 @@ constexpr int kSide = 112;
 class OnnxEmbedder final : public Embedder {
 public:
     OnnxEmbedder(const ModelSet& models, const EmbedderOptions& options)
-        : net_(load_network(models, "fr_feature")), options_(options),
+        : net_(open_network(models, "fr_feature")), options_(options),
           input_(std::vector<int>{options.flip_fusion ? 2 : 1, 3, kSide, kSide}, CV_32F),
           model_sha256_(model_info("fr_feature").sha256) {
         model_id_ = std::string("fr_feature/arcface112") + (options.rgb ? "-rgb" : "-bgr") +
@@ -29,8 +28,8 @@ public:
             throw Error(ErrorCode::invalid_argument, "embed: expected an aligned 112x112 BGR crop");
         fill(aligned, 0, false);
         if (options_.flip_fusion) fill(aligned, 1, true);
-        net_.setInput(input_);
-        const cv::Mat out = net_.forward();
+        net_->run(input_, outputs_);
+        const cv::Mat& out = outputs_[0];
         const int batch = input_.size[0];
         const int dimension = static_cast<int>(out.total()) / batch;
         Template t{model_id_, model_sha256_, std::vector<float>(dimension, 0.f)};
@@ -68,7 +67,8 @@ private:
         }
     }
 
-    cv::dnn::Net net_;
+    std::unique_ptr<Network> net_;
+    std::vector<cv::Mat> outputs_;
     EmbedderOptions options_;
     cv::Mat input_;
     std::string model_id_;

@@ -2,11 +2,10 @@
 // output 136 values, (x, y) pairs relative to the box.
 #include "landmarks/landmarker.hpp"
 
-#include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "faceproof/error.hpp"
-#include "util/dnn_net.hpp"
+#include "inference/network.hpp"
 
 namespace faceproof {
 namespace {
@@ -16,7 +15,7 @@ constexpr int kSide = 64;
 class OnnxLandmarker final : public Landmarker {
 public:
     explicit OnnxLandmarker(const ModelSet& models)
-        : net_(load_network(models, "fr_landmark")), input_(std::vector<int>{1, 1, kSide, kSide}, CV_32F) {}
+        : net_(open_network(models, "fr_landmark")), input_(std::vector<int>{1, 1, kSide, kSide}, CV_32F) {}
 
     Points68 locate(const cv::Mat& upright, const cv::Rect2f& box) override {
         if (box.width <= 1 || box.height <= 1)
@@ -29,8 +28,8 @@ public:
         cv::cvtColor(crop, grey, cv::COLOR_BGR2GRAY);
         grey.convertTo(cv::Mat(kSide, kSide, CV_32F, input_.ptr<float>()), CV_32F, 1.0 / 256.0);
 
-        net_.setInput(input_);
-        const cv::Mat out = net_.forward();
+        net_->run(input_, outputs_);
+        const cv::Mat& out = outputs_[0];
         if (out.total() != 136) throw Error(ErrorCode::internal, "landmarks: unexpected output size");
         const float* v = out.ptr<float>();
         Points68 points;
@@ -40,7 +39,8 @@ public:
     }
 
 private:
-    cv::dnn::Net net_;
+    std::unique_ptr<Network> net_;
+    std::vector<cv::Mat> outputs_;
     cv::Mat input_;
 };
 

@@ -8,7 +8,7 @@
 
 #include "detect/rotation.hpp"
 #include "faceproof/error.hpp"
-#include "util/dnn_net.hpp"
+#include "inference/network.hpp"
 
 namespace faceproof {
 
@@ -35,7 +35,7 @@ cv::Rect liveness_crop_rect(const cv::Rect2f& box, cv::Size image_size, double s
 }
 
 PassiveModel::PassiveModel(const ModelSet& models, const PassiveOptions& options)
-    : net_(load_network(models, "fr_liveness")), options_(options),
+    : net_(open_network(models, "fr_liveness")), options_(options),
       input_(std::vector<int>{1, 3, kLivenessInputSide, kLivenessInputSide}, CV_32F) {
     if (options.live_class < 0 || options.live_class > 2)
         throw Error(ErrorCode::invalid_argument, "liveness: live class must be 0, 1 or 2");
@@ -70,13 +70,8 @@ std::array<double, 3> PassiveModel::probabilities(const cv::Mat& bgr, const Face
             third[i] = options_.rgb ? px[0] : px[2];
         }
     }
-    cv::Mat out;
-    try {
-        net_.setInput(input_);
-        out = net_.forward();
-    } catch (const cv::Exception& e) {
-        throw Error(ErrorCode::internal, std::string("liveness network failed: ") + e.what());
-    }
+    net_->run(input_, outputs_);
+    const cv::Mat& out = outputs_[0];
     if (out.total() != 3) throw Error(ErrorCode::internal, "liveness network: expected 3 outputs");
     const float* logits = out.ptr<float>();
     const double m = std::max({logits[0], logits[1], logits[2]});

@@ -15,10 +15,10 @@
 #include <array>
 
 #include <opencv2/core.hpp>
-#include <opencv2/dnn.hpp>
 
 #include "faceproof/models.hpp"
 #include "faceproof/types.hpp"
+#include "inference/network.hpp"
 
 namespace faceproof {
 
@@ -43,7 +43,8 @@ public:
     const PassiveOptions& options() const { return options_; }
 
 private:
-    cv::dnn::Net net_;
+    std::unique_ptr<Network> net_;
+    std::vector<cv::Mat> outputs_;
     PassiveOptions options_;
     cv::Mat input_;
 };

@@ -12,7 +12,7 @@
 //    layers at about half oneDNN's speed (the detector's dense convolutions: 5.0 -> 2.4 ms).
 // Everything else is OpenCV's own layer. The layers are registered once, process-wide, before the
 // first model is read, and take over only the cases above (others get OpenCV's layer).
-#include "util/dnn_net.hpp"
+#include "inference/opencv_net.hpp"
 
 #include <algorithm>
 #include <cstdint>

@@ -1,0 +1,1014 @@
+// The lean ONNX executor on oneDNN (see onednn_executor.hpp). Why it is faster than OpenCV DNN 4.6
+// on our models (measured with scripts/bench_models.sh): activations stay in oneDNN's blocked
+// layout between convolutions (no reorder per layer), every convolution runs oneDNN's direct JIT
+// kernel with its bias, ReLU/PReLU and residual Add applied in the same pass, and the per-layer
+// dispatch is one call per primitive (no per-layer allocation, shape checks or name look-ups).
+#include "inference/onednn_executor.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <optional>
+#include <unordered_map>
+
+#include <dlfcn.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+#include <onnx/onnx_pb.h>
+
+#include "faceproof/error.hpp"
+
+namespace faceproof {
+namespace {
+
+using Dims = std::vector<std::int64_t>;
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+dnnl::engine& engine() {
+    static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+    return e;
+}
+
+// oneDNN runs on OpenMP (libgomp); one thread per call, so that oneDNN never starts threads of
+// its own next to the service's workers (one executor per worker thread). Looked up at run time:
+// our own code needs no OpenMP flags.
+void one_openmp_thread() {
+    using Fn = void (*)(int);
+    static const Fn fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+    if (fn != nullptr) fn(1);
+}
+
+std::int64_t count(const Dims& d) {
+    return std::accumulate(d.begin(), d.end(), std::int64_t{1}, std::multiplies<>());
+}
+
+tag plain_tag(size_t rank) {
+    switch (rank) {
+        case 1: return tag::a;
+        case 2: return tag::ab;
+        case 3: return tag::abc;
+        case 4: return tag::abcd;
+        case 5: return tag::abcde;
+        case 6: return tag::abcdef;
+    }
+    throw Error(ErrorCode::internal, "onednn executor: tensors of rank " + std::to_string(rank) + " are not supported");
+}
+
+memory::desc plain_desc(const Dims& dims) { return memory::desc(dims, dt::f32, plain_tag(dims.size())); }
+
+Dims row_strides(const Dims& dims) {
+    Dims s(dims.size(), 1);
+    for (int i = static_cast<int>(dims.size()) - 2; i >= 0; --i) s[i] = s[i + 1] * dims[i + 1];
+    return s;
+}
+
+// A value of the graph while planning: a constant (folded) or a run-time tensor.
+struct Value {
+    Dims dims;
+    bool constant = false;
+    bool integer = false;      // constant int64 data (shapes, indices)
+    std::vector<float> f;      // constant float data, row-major
+    std::vector<std::int64_t> i;
+    memory mem;                // run-time: the tensor in the layout its producer chose
+    memory plain;              // run-time: the same tensor plain row-major (made on first request)
+    bool owns_buffer = false;  // run-time: written by its own step, not a view of another value
+    bool viewed = false;       // run-time: another value shares its buffer
+};
+
+// Attributes of a node, by name.
+class Attributes {
+public:
+    explicit Attributes(const onnx::NodeProto& node) {
+        for (const auto& a : node.attribute()) by_name_[a.name()] = &a;
+    }
+    bool has(const std::string& name) const { return by_name_.count(name) != 0; }
+    std::int64_t integer(const std::string& name, std::int64_t fallback) const {
+        const auto it = by_name_.find(name);
+        return it == by_name_.end() ? fallback : it->second->i();
+    }
+    float real(const std::string& name, float fallback) const {
+        const auto it = by_name_.find(name);
+        return it == by_name_.end() ? fallback : it->second->f();
+    }
+    std::string text(const std::string& name, const std::string& fallback) const {
+        const auto it = by_name_.find(name);
+        return it == by_name_.end() ? fallback : it->second->s();
+    }
+    Dims integers(const std::string& name, Dims fallback = {}) const {
+        const auto it = by_name_.find(name);
+        if (it == by_name_.end()) return fallback;
+        return Dims(it->second->ints().begin(), it->second->ints().end());
+    }
+    const onnx::TensorProto* tensor(const std::string& name) const {
+        const auto it = by_name_.find(name);
+        return it == by_name_.end() ? nullptr : &it->second->t();
+    }
+
+private:
+    std::unordered_map<std::string, const onnx::AttributeProto*> by_name_;
+};
+
+[[noreturn]] void refuse(const std::string& model, const std::string& what) {
+    throw Error(ErrorCode::internal, "onednn executor: model " + model + ": " + what);
+}
+
+Value constant_from(const onnx::TensorProto& t, const std::string& model) {
+    Value v;
+    v.constant = true;
+    v.dims.assign(t.dims().begin(), t.dims().end());
+    const std::int64_t n = count(v.dims);
+    if (t.data_type() == onnx::TensorProto::FLOAT) {
+        v.f.resize(n);
+        if (!t.raw_data().empty()) {
+            if (t.raw_data().size() != static_cast<size_t>(n) * sizeof(float)) refuse(model, "bad tensor " + t.name());
+            std::memcpy(v.f.data(), t.raw_data().data(), t.raw_data().size());
+        } else {
+            if (t.float_data_size() != n) refuse(model, "bad tensor " + t.name());
+            std::copy(t.float_data().begin(), t.float_data().end(), v.f.begin());
+        }
+    } else if (t.data_type() == onnx::TensorProto::INT64) {
+        v.integer = true;
+        v.i.resize(n);
+        if (!t.raw_data().empty()) {
+            if (t.raw_data().size() != static_cast<size_t>(n) * sizeof(std::int64_t))
+                refuse(model, "bad tensor " + t.name());
+            std::memcpy(v.i.data(), t.raw_data().data(), t.raw_data().size());
+        } else {
+            if (t.int64_data_size() != n) refuse(model, "bad tensor " + t.name());
+            std::copy(t.int64_data().begin(), t.int64_data().end(), v.i.begin());
+        }
+    } else {
+        refuse(model, "tensor " + t.name() + " has an unsupported data type " + std::to_string(t.data_type()));
+    }
+    return v;
+}
+
+// ---- plain kernels (row-major), used at run time on small tensors and to fold constants ----
+
+// Numpy broadcasting of two shapes.
+Dims broadcast(Dims a, Dims b) {
+    const size_t rank = std::max(a.size(), b.size());
+    a.insert(a.begin(), rank - a.size(), 1);
+    b.insert(b.begin(), rank - b.size(), 1);
+    Dims out(rank);
+    for (size_t k = 0; k < rank; ++k) {
+        if (a[k] != b[k] && a[k] != 1 && b[k] != 1)
+            throw Error(ErrorCode::internal, "onednn executor: shapes do not broadcast");
+        out[k] = std::max(a[k], b[k]);
+    }
+    return out;
+}
+
+// Strides of a (broadcast) operand inside the output shape: 0 along broadcast dimensions.
+Dims broadcast_strides(Dims dims, const Dims& out) {
+    dims.insert(dims.begin(), out.size() - dims.size(), 1);
+    Dims s = row_strides(dims);
+    for (size_t k = 0; k < out.size(); ++k)
+        if (dims[k] == 1) s[k] = 0;
+    return s;
+}
+
+template <class Op>
+void binary_kernel(const float* a, const Dims& as, const float* b, const Dims& bs, float* out, const Dims& os, Op op) {
+    const size_t rank = os.size();
+    if (rank == 0) {
+        out[0] = op(a[0], b[0]);
+        return;
+    }
+    const std::int64_t inner = os.back(), sa = as.back(), sb = bs.back();
+    const std::int64_t outer = count(os) / std::max<std::int64_t>(inner, 1);
+    std::vector<std::int64_t> index(rank, 0);
+    for (std::int64_t o = 0; o < outer; ++o) {
+        std::int64_t oa = 0, ob = 0;
+        for (size_t k = 0; k + 1 < rank; ++k) {
+            oa += index[k] * as[k];
+            ob += index[k] * bs[k];
+        }
+        float* dst = out + o * inner;
+        for (std::int64_t x = 0; x < inner; ++x) dst[x] = op(a[oa + x * sa], b[ob + x * sb]);
+        for (int k = static_cast<int>(rank) - 2; k >= 0; --k) {
+            if (++index[k] < os[k]) break;
+            index[k] = 0;
+        }
+    }
+}
+
+// Copies of data movement (also used on int64 shape constants).
+template <class T>
+void transpose_kernel(const T* in, const Dims& dims, const Dims& perm, T* out) {
+    const size_t rank = dims.size();
+    const Dims in_strides = row_strides(dims);
+    Dims out_dims(rank), stride(rank);
+    for (size_t k = 0; k < rank; ++k) {
+        out_dims[k] = dims[perm[k]];
+        stride[k] = in_strides[perm[k]];
+    }
+    const std::int64_t n = count(out_dims);
+    if (n == 0) return;
+    std::vector<std::int64_t> index(rank, 0);
+    std::int64_t offset = 0;
+    for (std::int64_t o = 0; o < n; ++o) {
+        out[o] = in[offset];
+        for (int k = static_cast<int>(rank) - 1; k >= 0; --k) {
+            offset += stride[k];
+            if (++index[k] < out_dims[k]) break;
+            offset -= stride[k] * out_dims[k];
+            index[k] = 0;
+        }
+    }
+}
+
+// out = in[..., start : start + length : step along axis, ...]
+template <class T>
+void slice_kernel(const T* in, const Dims& dims, int axis, std::int64_t start, std::int64_t length, std::int64_t step,
+                  T* out) {
+    std::int64_t outer = 1, inner = 1;
+    for (int k = 0; k < axis; ++k) outer *= dims[k];
+    for (size_t k = axis + 1; k < dims.size(); ++k) inner *= dims[k];
+    for (std::int64_t o = 0; o < outer; ++o)
+        for (std::int64_t j = 0; j < length; ++j)
+            std::copy_n(in + (o * dims[axis] + start + j * step) * inner, inner, out + (o * length + j) * inner);
+}
+
+// Concatenation along axis of parts (pointer, extent along axis).
+template <class T>
+void concat_kernel(const std::vector<std::pair<const T*, std::int64_t>>& parts, const Dims& out_dims, int axis, T* out) {
+    std::int64_t outer = 1, inner = 1;
+    for (int k = 0; k < axis; ++k) outer *= out_dims[k];
+    for (size_t k = axis + 1; k < out_dims.size(); ++k) inner *= out_dims[k];
+    for (std::int64_t o = 0; o < outer; ++o)
+        for (const auto& [data, extent] : parts) {
+            out = std::copy_n(data + o * extent * inner, extent * inner, out);
+        }
+}
+
+// ---- the plan ----
+
+struct Step {
+    std::function<void()> plain;  // a plain kernel, or
+    dnnl::primitive primitive;    // a oneDNN primitive with its arguments
+    std::unordered_map<int, memory> args;
+    memory::desc scratchpad;
+};
+
+struct Plan {
+    // Every value of the graph: constants are read in place by the steps (the map's nodes and
+    // their data do not move when the plan does).
+    std::unordered_map<std::string, Value> values;
+    memory input;
+    std::vector<Step> steps;
+    std::vector<memory> outputs;  // plain
+    std::vector<Dims> output_dims;
+    std::vector<unsigned char> scratch;
+};
+
+class Executor final : public OnednnExecutor {
+public:
+    Executor(const std::vector<std::uint8_t>& bytes, std::string model, std::vector<std::string> outputs)
+        : model_(std::move(model)), output_names_(std::move(outputs)) {
+        if (!graph_.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+            refuse(model_, "the file is not an ONNX model");
+        const onnx::GraphProto& g = graph_.graph();
+        for (const auto& t : g.initializer()) initializers_.emplace(t.name(), &t);
+        for (const auto& in : g.input())
+            if (!initializers_.count(in.name())) input_name_ = in.name();
+        if (input_name_.empty()) refuse(model_, "the graph has no input");
+        if (output_names_.empty())
+            for (const auto& out : g.output()) output_names_.push_back(out.name());
+        static const char* kSupported[] = {
+            "Conv", "Relu", "PRelu", "BatchNormalization", "Add", "Sub", "Mul", "Div", "Sigmoid", "Exp",
+            "MaxPool", "GlobalAveragePool", "ReduceMean", "Concat", "Split", "Slice", "Transpose", "Reshape",
+            "Flatten", "Unsqueeze", "Squeeze", "Shape", "Gather", "Constant", "Softmax", "Gemm", "MatMul",
+            "Identity", "Dropout"};
+        for (const auto& node : g.node())
+            if (std::find(std::begin(kSupported), std::end(kSupported), node.op_type()) == std::end(kSupported))
+                refuse(model_, "operator " + node.op_type() + " is not supported");
+    }
+
+    void run(const cv::Mat& input, std::vector<cv::Mat>& outputs) override {
+        if (input.type() != CV_32F || !input.isContinuous())
+            throw Error(ErrorCode::internal, "onednn executor: input must be a continuous float blob");
+        Dims shape(input.size.p, input.size.p + input.dims);
+        auto it = plans_.find(shape);
+        if (it == plans_.end()) it = plans_.emplace(shape, build(shape)).first;
+        Plan& plan = it->second;
+        one_openmp_thread();
+        std::memcpy(plan.input.get_data_handle(), input.ptr<float>(), input.total() * sizeof(float));
+        dnnl::stream stream(engine());
+        for (Step& step : plan.steps) {
+            if (step.plain)
+                step.plain();
+            else
+                step.primitive.execute(stream, step.args);
+        }
+        stream.wait();
+        outputs.resize(plan.outputs.size());
+        for (size_t k = 0; k < plan.outputs.size(); ++k) {
+            const Dims& d = plan.output_dims[k];
+            const std::vector<int> sizes(d.begin(), d.end());
+            outputs[k] = cv::Mat(static_cast<int>(sizes.size()), sizes.data(), CV_32F, plan.outputs[k].get_data_handle());
+        }
+    }
+
+private:
+    // ---- planning helpers ----
+
+    Value& value(const std::string& name) {
+        const auto it = values_.find(name);
+        if (it == values_.end()) refuse(model_, "value " + name + " is used before it is computed");
+        return it->second;
+    }
+
+    // The plain row-major form of a run-time value (a reorder step is added on first request).
+    const memory& plain(Value& v) {
+        if (!v.plain) {
+            const memory::desc want = plain_desc(v.dims);
+            if (v.mem.get_desc() == want) {
+                v.plain = v.mem;
+            } else {
+                v.plain = memory(want, engine());
+                add_reorder(v.mem, v.plain);
+            }
+        }
+        return v.plain;
+    }
+
+    // A float pointer to a value's plain data (constant or run time).
+    const float* plain_data(Value& v) {
+        if (v.constant) {
+            if (v.integer) refuse(model_, "an integer constant used as data");
+            return v.f.data();
+        }
+        return static_cast<const float*>(plain(v).get_data_handle());
+    }
+
+    // v in the layout `want` (a reorder step when it is not already).
+    memory in_layout(Value& v, const memory::desc& want) {
+        if (v.mem.get_desc() == want) return v.mem;
+        if (v.plain && v.plain.get_desc() == want) return v.plain;
+        memory m(want, engine());
+        add_reorder(v.mem, m);
+        return m;
+    }
+
+    void add_reorder(const memory& from, const memory& to) {
+        const dnnl::reorder::primitive_desc pd(from, to, user_scratchpad());
+        add_primitive(dnnl::reorder(pd), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}}, pd.scratchpad_desc());
+    }
+
+    void add_primitive(dnnl::primitive p, std::unordered_map<int, memory> args, memory::desc scratch) {
+        Step s;
+        s.primitive = std::move(p);
+        s.args = std::move(args);
+        s.scratchpad = scratch;
+        plan_->steps.push_back(std::move(s));
+    }
+
+    // A run-time value written by a step: in `given` (in-place) or in a buffer of its own.
+    Value& runtime_output(const std::string& name, const Dims& dims, const memory::desc& desc, memory given = {}) {
+        Value v;
+        v.dims = dims;
+        v.owns_buffer = true;
+        v.mem = given ? given : memory(desc, engine());
+        if (desc == plain_desc(dims)) v.plain = v.mem;
+        return values_[name] = std::move(v);
+    }
+
+    // The nodes consuming each value (for fusion: a value with one consumer can be fused away).
+    void count_consumers() {
+        consumers_.clear();
+        for (int k = 0; k < graph_.graph().node_size(); ++k)
+            for (const auto& in : graph_.graph().node(k).input()) consumers_[in].push_back(k);
+        for (const auto& out : output_names_) consumers_[out].push_back(-1);  // a requested output
+    }
+
+    // The only consumer of value `name` if it is node op_type, else -1.
+    int sole_consumer(const std::string& name, const char* op_type) const {
+        const auto it = consumers_.find(name);
+        if (it == consumers_.end() || it->second.size() != 1 || it->second[0] < 0) return -1;
+        const int k = it->second[0];
+        return graph_.graph().node(k).op_type() == op_type ? k : -1;
+    }
+
+    // Whether node k may write its result over value `name`, which node `fused_add` (fused into
+    // k) reads: a buffer of its own, not shared, not an output, every other reader before node k.
+    bool may_overwrite(const std::string& name, int k, int fused_add) {
+        const Value& v = value(name);
+        if (!v.owns_buffer || v.viewed || name == input_name_) return false;
+        for (const int reader : consumers_.at(name))
+            if (reader != fused_add && (reader < 0 || reader >= k)) return false;
+        return true;
+    }
+
+    Plan build(const Dims& input_shape) {
+        Plan plan;
+        plan_ = &plan;
+        values_.clear();
+        fused_.assign(graph_.graph().node_size(), false);
+        count_consumers();
+        for (const auto& [name, t] : initializers_) values_[name] = constant_from(*t, model_);
+        Value& in = runtime_output(input_name_, input_shape, plain_desc(input_shape));
+        plan.input = in.mem;
+        const onnx::GraphProto& g = graph_.graph();
+        for (int k = 0; k < g.node_size(); ++k) {
+            if (fused_[k]) continue;
+            try {
+                plan_node(k);
+            } catch (const dnnl::error& e) {
+                refuse(model_, "node " + g.node(k).name() + " (" + g.node(k).op_type() + "): oneDNN: " + e.what());
+            }
+        }
+        for (const auto& name : output_names_) {
+            Value& v = value(name);
+            if (v.constant) refuse(model_, "output " + name + " is a constant");
+            plan.outputs.push_back(plain(v));
+            plan.output_dims.push_back(v.dims);
+        }
+        // One scratchpad for every primitive (they run one after another).
+        size_t size = 0;
+        for (const Step& s : plan.steps)
+            if (!s.plain) size = std::max(size, s.scratchpad.get_size());
+        plan.scratch.resize(size + 64);
+        void* aligned = reinterpret_cast<void*>((reinterpret_cast<std::uintptr_t>(plan.scratch.data()) + 63) &
+                                                ~std::uintptr_t{63});
+        for (Step& s : plan.steps)
+            if (!s.plain && s.scratchpad.get_size() > 0)
+                s.args[DNNL_ARG_SCRATCHPAD] = memory(s.scratchpad, engine(), aligned);
+        plan_ = nullptr;
+        plan.values = std::move(values_);
+        values_.clear();
+        return plan;
+    }
+
+    static dnnl::primitive_attr user_scratchpad(dnnl::primitive_attr attr = {}) {
+        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+        return attr;
+    }
+
+    void plan_node(int k) {
+        const onnx::NodeProto& node = graph_.graph().node(k);
+        const std::string& op = node.op_type();
+        const Attributes attr(node);
+        if (op == "Constant") {
+            const onnx::TensorProto* t = attr.tensor("value");
+            if (t == nullptr) refuse(model_, "Constant without a tensor value");
+            values_[node.output(0)] = constant_from(*t, model_);
+            return;
+        }
+        std::vector<Value*> in;
+        for (const auto& name : node.input()) in.push_back(name.empty() ? nullptr : &value(name));
+        if (op == "Shape") {
+            Value v;
+            v.constant = v.integer = true;
+            v.i = in[0]->dims;
+            v.dims = {static_cast<std::int64_t>(v.i.size())};
+            values_[node.output(0)] = std::move(v);
+            return;
+        }
+        const bool all_constant =
+            std::all_of(in.begin(), in.end(), [](const Value* v) { return v == nullptr || v->constant; });
+        if (op == "Conv") return plan_conv(k, attr, in);
+        if (op == "MaxPool" || op == "GlobalAveragePool") return plan_pool(node, attr, *in[0]);
+        if ((op == "Relu" || op == "Sigmoid" || op == "Exp") && !all_constant) return plan_eltwise(node, *in[0]);
+        if (op == "PRelu" && !in[0]->constant && in[1]->constant && in[0]->dims.size() == 4 &&
+            count(in[1]->dims) == in[0]->dims[1])
+            return plan_prelu(node, *in[0], *in[1]);
+        if (op == "Add" && !in[0]->constant && !in[1]->constant && in[0]->dims == in[1]->dims)
+            return plan_add(node, *in[0], *in[1]);
+        if (op == "Concat" && !all_constant && attr.integer("axis", 0) == 1 && in[0]->dims.size() == 4)
+            return plan_concat(node, in);
+        if (op == "Identity" || op == "Dropout") {
+            in[0]->viewed = true;
+            Value alias = *in[0];
+            alias.owns_buffer = false;
+            values_[node.output(0)] = std::move(alias);
+            return;
+        }
+        plan_plain(node, attr, in, all_constant);
+    }
+
+    // ---- oneDNN operators ----
+
+    void plan_conv(int k, const Attributes& attr, const std::vector<Value*>& in) {
+        const onnx::NodeProto& node = graph_.graph().node(k);
+        Value& x = *in[0];
+        if (in.size() < 2 || !in[1]->constant || (in.size() > 2 && in[2] && !in[2]->constant) || x.constant)
+            refuse(model_, "Conv needs constant weights");
+        if (attr.text("auto_pad", "NOTSET") != "NOTSET") refuse(model_, "Conv auto_pad is not supported");
+        const Value& w = *in[1];
+        if (w.dims.size() != 4 || x.dims.size() != 4) refuse(model_, "only 2-D convolutions are supported");
+        const std::int64_t group = attr.integer("group", 1);
+        const std::int64_t out_c = w.dims[0], in_per_group = w.dims[1], kh = w.dims[2], kw = w.dims[3];
+        if (in_per_group * group != x.dims[1] || out_c % group != 0) refuse(model_, "Conv shapes do not agree");
+        const Dims pads = attr.integers("pads", {0, 0, 0, 0}), strides = attr.integers("strides", {1, 1}),
+                   dilations = attr.integers("dilations", {1, 1});
+        std::vector<float> weights = w.f;
+        std::vector<float> bias = in.size() > 2 && in[2] ? in[2]->f : std::vector<float>(out_c, 0.f);
+        const Dims out_dims = {x.dims[0], out_c,
+                               (x.dims[2] + pads[0] + pads[2] - ((kh - 1) * dilations[0] + 1)) / strides[0] + 1,
+                               (x.dims[3] + pads[1] + pads[3] - ((kw - 1) * dilations[1] + 1)) / strides[1] + 1};
+
+        // Fusion: what follows, when this convolution's output feeds only it.
+        std::string out_name = node.output(0);
+        dnnl::post_ops post;
+        std::string sum_operand;  // the other operand of a fused residual Add, node sum_add
+        int sum_add = -1;
+        for (;;) {
+            int next = sole_consumer(out_name, "BatchNormalization");
+            if (next >= 0 && post.len() == 0) {
+                fold_batch_norm(graph_.graph().node(next), out_c, weights, bias, kh * kw * in_per_group);
+                fused_[next] = true;
+                out_name = graph_.graph().node(next).output(0);
+                continue;
+            }
+            if ((next = sole_consumer(out_name, "Relu")) >= 0) {
+                post.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+            } else if ((next = sole_consumer(out_name, "Add")) >= 0 && post.len() == 0) {
+                // The residual Add as a sum post-op: the destination holds the other operand
+                // before the convolution adds into it (oneDNN 2.6's JIT convolutions take a sum
+                // post-op; with a binary add post-op they fall back to a plain-layout GEMM).
+                const onnx::NodeProto& add = graph_.graph().node(next);
+                const std::string& other_name = add.input(0) == out_name ? add.input(1) : add.input(0);
+                const auto other = values_.find(other_name);
+                if (other == values_.end() || other->second.constant || other->second.dims != out_dims) break;
+                post.append_sum(1.f);
+                sum_operand = other_name;
+                sum_add = next;
+            } else {
+                break;
+            }
+            fused_[next] = true;
+            out_name = graph_.graph().node(next).output(0);
+        }
+
+        const Dims weight_dims = group == 1 ? Dims{out_c, in_per_group, kh, kw}
+                                            : Dims{group, out_c / group, in_per_group, kh, kw};
+        const tag weight_tag = group == 1 ? tag::oihw : tag::goihw;
+        const Dims dnnl_dilations = {dilations[0] - 1, dilations[1] - 1};
+        const dnnl::convolution_forward::desc desc(
+            dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+            memory::desc(x.dims, dt::f32, tag::any), memory::desc(weight_dims, dt::f32, tag::any),
+            memory::desc({out_c}, dt::f32, tag::x), memory::desc(out_dims, dt::f32, tag::any), strides, dnnl_dilations,
+            Dims{pads[0], pads[1]}, Dims{pads[2], pads[3]});
+        dnnl::primitive_attr pattr = user_scratchpad();
+        pattr.set_post_ops(post);
+        const dnnl::convolution_forward::primitive_desc pd(desc, pattr, engine());
+
+        // Weights and bias in the primitive's layout, once.
+        memory given(memory::desc(weight_dims, dt::f32, weight_tag), engine(), weights.data());
+        memory weights_mem(pd.weights_desc(), engine());
+        dnnl::stream stream(engine());
+        dnnl::reorder(given, weights_mem).execute(stream, given, weights_mem);
+        stream.wait();
+        memory bias_mem(pd.bias_desc(), engine());
+        std::memcpy(bias_mem.get_data_handle(), bias.data(), bias.size() * sizeof(float));
+
+        const memory src = in_layout(x, pd.src_desc());
+        memory dst;
+        if (!sum_operand.empty()) {
+            Value& other = value(sum_operand);
+            if (other.mem.get_desc() == pd.dst_desc() && may_overwrite(sum_operand, k, sum_add)) {
+                dst = other.mem;  // in place: the operand is read by no later step
+            } else {
+                dst = memory(pd.dst_desc(), engine());
+                add_reorder(other.mem, dst);
+            }
+        }
+        Value& out = runtime_output(out_name, out_dims, pd.dst_desc(), dst);
+        std::unordered_map<int, memory> args = {
+            {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_mem}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, out.mem}};
+        add_primitive(dnnl::convolution_forward(pd), std::move(args), pd.scratchpad_desc());
+    }
+
+    void fold_batch_norm(const onnx::NodeProto& bn, std::int64_t channels, std::vector<float>& weights,
+                         std::vector<float>& bias, std::int64_t per_channel) {
+        const Attributes attr(bn);
+        const float eps = attr.real("epsilon", 1e-5f);
+        const Value &gamma = value(bn.input(1)), &beta = value(bn.input(2)), &mean = value(bn.input(3)),
+                    &var = value(bn.input(4));
+        for (const Value* v : {&gamma, &beta, &mean, &var})
+            if (!v->constant || count(v->dims) != channels) refuse(model_, "BatchNormalization needs constant statistics");
+        for (std::int64_t c = 0; c < channels; ++c) {
+            const double scale = gamma.f[c] / std::sqrt(static_cast<double>(var.f[c]) + eps);
+            for (std::int64_t j = 0; j < per_channel; ++j)
+                weights[c * per_channel + j] = static_cast<float>(weights[c * per_channel + j] * scale);
+            bias[c] = static_cast<float>((bias[c] - mean.f[c]) * scale + beta.f[c]);
+        }
+    }
+
+    void plan_pool(const onnx::NodeProto& node, const Attributes& attr, Value& x) {
+        if (x.dims.size() != 4 || x.constant) refuse(model_, node.op_type() + " needs a 4-D run-time input");
+        const bool global = node.op_type() == "GlobalAveragePool";
+        if (!global && (attr.text("auto_pad", "NOTSET") != "NOTSET" || attr.integer("ceil_mode", 0) != 0 ||
+                        attr.integer("storage_order", 0) != 0 || node.output_size() != 1))
+            refuse(model_, "MaxPool attributes outside what is supported");
+        const Dims kernel = global ? Dims{x.dims[2], x.dims[3]} : attr.integers("kernel_shape");
+        const Dims strides = global ? Dims{1, 1} : attr.integers("strides", {1, 1});
+        const Dims pads = global ? Dims{0, 0, 0, 0} : attr.integers("pads", {0, 0, 0, 0});
+        if (kernel.size() != 2) refuse(model_, "only 2-D pooling is supported");
+        const Dims out_dims = {x.dims[0], x.dims[1], (x.dims[2] + pads[0] + pads[2] - kernel[0]) / strides[0] + 1,
+                               (x.dims[3] + pads[1] + pads[3] - kernel[1]) / strides[1] + 1};
+        const dnnl::pooling_forward::desc desc(
+            dnnl::prop_kind::forward_inference,
+            global ? dnnl::algorithm::pooling_avg_exclude_padding : dnnl::algorithm::pooling_max, x.mem.get_desc(),
+            memory::desc(out_dims, dt::f32, tag::any), strides, kernel, Dims{pads[0], pads[1]}, Dims{pads[2], pads[3]});
+        const dnnl::pooling_forward::primitive_desc pd(desc, user_scratchpad(), engine());
+        Value& out = runtime_output(node.output(0), out_dims, pd.dst_desc());
+        add_primitive(dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, x.mem}, {DNNL_ARG_DST, out.mem}},
+                      pd.scratchpad_desc());
+    }
+
+    void plan_eltwise(const onnx::NodeProto& node, Value& x) {
+        const dnnl::algorithm algorithm = node.op_type() == "Relu"      ? dnnl::algorithm::eltwise_relu
+                                          : node.op_type() == "Sigmoid" ? dnnl::algorithm::eltwise_logistic
+                                                                        : dnnl::algorithm::eltwise_exp;
+        const dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, x.mem.get_desc(), 0.f,
+                                               0.f);
+        const dnnl::eltwise_forward::primitive_desc pd(desc, user_scratchpad(), engine());
+        Value& out = runtime_output(node.output(0), x.dims, pd.dst_desc());
+        add_primitive(dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, x.mem}, {DNNL_ARG_DST, out.mem}},
+                      pd.scratchpad_desc());
+    }
+
+    // PReLU with one slope per channel (oneDNN 2.6 runs it as a post-op of a convolution only in
+    // its reference convolution, so it stays a primitive of its own).
+    void plan_prelu(const onnx::NodeProto& node, Value& x, Value& slope) {
+        const Dims slope_dims = {1, x.dims[1], 1, 1};
+        const dnnl::prelu_forward::desc desc(dnnl::prop_kind::forward_inference, x.mem.get_desc(),
+                                             memory::desc(slope_dims, dt::f32, tag::any));
+        const dnnl::prelu_forward::primitive_desc pd(desc, user_scratchpad(), engine());
+        memory given(plain_desc(slope_dims), engine(), slope.f.data());
+        memory weights(pd.weights_desc(), engine());
+        dnnl::stream stream(engine());
+        dnnl::reorder(given, weights).execute(stream, given, weights);
+        stream.wait();
+        Value& out = runtime_output(node.output(0), x.dims, pd.dst_desc());
+        add_primitive(dnnl::prelu_forward(pd), {{DNNL_ARG_SRC, x.mem}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, out.mem}},
+                      pd.scratchpad_desc());
+    }
+
+    void plan_add(const onnx::NodeProto& node, Value& a, Value& b) {
+        const memory b_mem = in_layout(b, a.mem.get_desc());
+        const dnnl::binary::desc desc(dnnl::algorithm::binary_add, a.mem.get_desc(), b_mem.get_desc(),
+                                      a.mem.get_desc());
+        const dnnl::binary::primitive_desc pd(desc, user_scratchpad(), engine());
+        Value& out = runtime_output(node.output(0), a.dims, pd.dst_desc());
+        add_primitive(dnnl::binary(pd), {{DNNL_ARG_SRC_0, a.mem}, {DNNL_ARG_SRC_1, b_mem}, {DNNL_ARG_DST, out.mem}},
+                      pd.scratchpad_desc());
+    }
+
+    void plan_concat(const onnx::NodeProto& node, const std::vector<Value*>& in) {
+        std::vector<memory::desc> descs;
+        std::unordered_map<int, memory> args;
+        Dims out_dims = in[0]->dims;
+        out_dims[1] = 0;
+        for (size_t k = 0; k < in.size(); ++k) {
+            Value& v = *in[k];
+            if (v.constant || v.dims.size() != 4) refuse(model_, "Concat of constants and tensors is not supported");
+            descs.push_back(v.mem.get_desc());
+            args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k)] = v.mem;
+            out_dims[1] += v.dims[1];
+        }
+        const dnnl::concat::primitive_desc pd(memory::desc(out_dims, dt::f32, tag::any), 1, descs, engine(),
+                                              user_scratchpad());
+        Value& out = runtime_output(node.output(0), out_dims, pd.dst_desc());
+        args[DNNL_ARG_DST] = out.mem;
+        add_primitive(dnnl::concat(pd), std::move(args), pd.scratchpad_desc());
+    }
+
+    // ---- plain operators: run time on plain tensors, or folded when every input is constant ----
+
+    // Output value `name` of dims: a constant (folded: `compute` runs now) or a run-time plain
+    // tensor (`compute` becomes a step).
+    void emit_plain(const std::string& name, const Dims& dims, bool constant, const std::function<void(float*)>& compute) {
+        if (constant) {
+            Value v;
+            v.constant = true;
+            v.dims = dims;
+            v.f.resize(count(dims));
+            compute(v.f.data());
+            values_[name] = std::move(v);
+            return;
+        }
+        Value& out = runtime_output(name, dims, plain_desc(dims));
+        float* dst = static_cast<float*>(out.mem.get_data_handle());
+        Step s;
+        s.plain = [compute, dst] { compute(dst); };
+        plan_->steps.push_back(std::move(s));
+    }
+
+    // A value viewed with other dims (Reshape, Flatten, Unsqueeze, Squeeze): shares the data.
+    void emit_view(const std::string& name, Value& x, const Dims& dims) {
+        if (count(dims) != count(x.dims)) refuse(model_, "reshape of " + name + " changes the element count");
+        Value v;
+        v.dims = dims;
+        if (x.constant) {
+            v = x;
+            v.dims = dims;
+        } else {
+            v.mem = memory(plain_desc(dims), engine(), plain(x).get_data_handle());
+            v.plain = v.mem;
+            x.viewed = true;
+        }
+        values_[name] = std::move(v);
+    }
+
+    static std::int64_t axis_of(std::int64_t axis, size_t rank) {
+        return axis < 0 ? axis + static_cast<std::int64_t>(rank) : axis;
+    }
+
+    void plan_plain(const onnx::NodeProto& node, const Attributes& attr, const std::vector<Value*>& in,
+                    bool constant) {
+        const std::string& op = node.op_type();
+        const std::string& out = node.output(0);
+        if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "PRelu") {
+            Value &a = *in[0], &b = *in[1];
+            if (a.integer || b.integer) refuse(model_, op + " on integer tensors is not supported");
+            const Dims dims = op == "PRelu" ? a.dims : broadcast(a.dims, b.dims);
+            const Dims as = broadcast_strides(a.dims, dims), bs = broadcast_strides(b.dims, dims);
+            const float* pa = plain_data(a);
+            const float* pb = plain_data(b);
+            std::function<void(float*)> compute;
+            if (op == "Add")
+                compute = [=](float* o) { binary_kernel(pa, as, pb, bs, o, dims, std::plus<float>()); };
+            else if (op == "Sub")
+                compute = [=](float* o) { binary_kernel(pa, as, pb, bs, o, dims, std::minus<float>()); };
+            else if (op == "Mul")
+                compute = [=](float* o) { binary_kernel(pa, as, pb, bs, o, dims, std::multiplies<float>()); };
+            else if (op == "Div")
+                compute = [=](float* o) { binary_kernel(pa, as, pb, bs, o, dims, std::divides<float>()); };
+            else
+                compute = [=](float* o) {
+                    binary_kernel(pa, as, pb, bs, o, dims, [](float x, float s) { return x >= 0.f ? x : x * s; });
+                };
+            return emit_plain(out, dims, constant, compute);
+        }
+        if (op == "Relu" || op == "Sigmoid" || op == "Exp") {  // constant inputs only
+            const Value& x = *in[0];
+            return emit_plain(out, x.dims, true, [&](float* o) {
+                for (size_t j = 0; j < x.f.size(); ++j) {
+                    const float v = x.f[j];
+                    o[j] = op == "Relu" ? std::max(v, 0.f) : op == "Exp" ? std::exp(v) : 1.f / (1.f + std::exp(-v));
+                }
+            });
+        }
+        if (op == "Reshape" || op == "Flatten" || op == "Unsqueeze" || op == "Squeeze") {
+            Value& x = *in[0];
+            Dims dims;
+            if (op == "Reshape") {
+                const Value& shape = *in[1];
+                if (!shape.constant || !shape.integer) refuse(model_, "Reshape needs a constant shape");
+                dims = shape.i;
+                std::int64_t known = 1;
+                int infer = -1;
+                for (size_t j = 0; j < dims.size(); ++j) {
+                    if (dims[j] == 0) dims[j] = x.dims.at(j);
+                    if (dims[j] == -1)
+                        infer = static_cast<int>(j);
+                    else
+                        known *= dims[j];
+                }
+                if (infer >= 0) dims[infer] = count(x.dims) / std::max<std::int64_t>(known, 1);
+            } else if (op == "Flatten") {
+                const std::int64_t axis = axis_of(attr.integer("axis", 1), x.dims.size());
+                std::int64_t head = 1;
+                for (std::int64_t j = 0; j < axis; ++j) head *= x.dims[j];
+                dims = {head, count(x.dims) / std::max<std::int64_t>(head, 1)};
+            } else if (op == "Unsqueeze") {
+                dims = x.dims;
+                Dims axes = attr.integers("axes");
+                const size_t rank = dims.size() + axes.size();
+                for (auto& a : axes) a = axis_of(a, rank);
+                std::sort(axes.begin(), axes.end());
+                for (const auto a : axes) dims.insert(dims.begin() + a, 1);
+            } else {
+                Dims axes = attr.integers("axes");
+                for (auto& a : axes) a = axis_of(a, x.dims.size());
+                for (size_t j = 0; j < x.dims.size(); ++j)
+                    if (axes.empty() ? x.dims[j] != 1 : std::find(axes.begin(), axes.end(), j) == axes.end())
+                        dims.push_back(x.dims[j]);
+            }
+            return emit_view(out, x, dims);
+        }
+        if (op == "Gather") {
+            Value &data = *in[0], &indices = *in[1];
+            if (!indices.constant || !indices.integer) refuse(model_, "Gather needs constant indices");
+            const std::int64_t axis = axis_of(attr.integer("axis", 0), data.dims.size());
+            if (indices.i.size() != 1) refuse(model_, "Gather of more than one index is not supported");
+            const std::int64_t index = indices.i[0] < 0 ? indices.i[0] + data.dims[axis] : indices.i[0];
+            Dims dims = data.dims;
+            if (indices.dims.empty())
+                dims.erase(dims.begin() + axis);
+            else
+                dims[axis] = 1;
+            if (data.constant && data.integer) {
+                Value v;
+                v.constant = v.integer = true;
+                v.dims = dims;
+                v.i.resize(count(dims));
+                slice_kernel(data.i.data(), data.dims, static_cast<int>(axis), index, 1, 1, v.i.data());
+                values_[out] = std::move(v);
+                return;
+            }
+            const float* src = plain_data(data);
+            const Dims ddims = data.dims;
+            return emit_plain(out, dims, constant,
+                              [=](float* o) { slice_kernel(src, ddims, static_cast<int>(axis), index, 1, 1, o); });
+        }
+        if (op == "Concat") {
+            const std::int64_t axis = axis_of(attr.integer("axis", 0), in[0]->dims.size());
+            Dims dims = in[0]->dims;
+            dims[axis] = 0;
+            for (const Value* v : in) dims[axis] += v->dims[axis];
+            if (constant && in[0]->integer) {
+                std::vector<std::pair<const std::int64_t*, std::int64_t>> parts;
+                for (const Value* v : in) {
+                    if (!v->integer) refuse(model_, "Concat of integer and float constants");
+                    parts.emplace_back(v->i.data(), v->dims[axis]);
+                }
+                Value v;
+                v.constant = v.integer = true;
+                v.dims = dims;
+                v.i.resize(count(dims));
+                concat_kernel(parts, dims, static_cast<int>(axis), v.i.data());
+                values_[out] = std::move(v);
+                return;
+            }
+            std::vector<std::pair<const float*, std::int64_t>> parts;
+            for (Value* v : in) parts.emplace_back(plain_data(*v), v->dims[axis]);
+            return emit_plain(out, dims, constant,
+                              [=](float* o) { concat_kernel(parts, dims, static_cast<int>(axis), o); });
+        }
+        if (op == "Transpose") {
+            Value& x = *in[0];
+            Dims perm = attr.integers("perm");
+            if (perm.empty())
+                for (size_t j = x.dims.size(); j-- > 0;) perm.push_back(static_cast<std::int64_t>(j));
+            Dims dims(perm.size());
+            for (size_t j = 0; j < perm.size(); ++j) dims[j] = x.dims.at(perm[j]);
+            const float* src = plain_data(x);
+            const Dims xdims = x.dims;
+            return emit_plain(out, dims, constant, [=](float* o) { transpose_kernel(src, xdims, perm, o); });
+        }
+        if (op == "Slice" || op == "Split") {
+            Value& x = *in[0];
+            const float* src = plain_data(x);
+            const Dims xdims = x.dims;
+            if (op == "Split") {
+                const std::int64_t axis = axis_of(attr.integer("axis", 0), x.dims.size());
+                Dims split = attr.integers("split");
+                if (split.empty()) split.assign(node.output_size(), x.dims[axis] / node.output_size());
+                if (static_cast<int>(split.size()) != node.output_size()) refuse(model_, "Split sizes do not match");
+                std::int64_t start = 0;
+                for (int j = 0; j < node.output_size(); ++j) {
+                    Dims dims = x.dims;
+                    dims[axis] = split[j];
+                    const std::int64_t from = start, length = split[j];
+                    emit_plain(node.output(j), dims, constant,
+                               [=](float* o) { slice_kernel(src, xdims, static_cast<int>(axis), from, length, 1, o); });
+                    start += split[j];
+                }
+                return;
+            }
+            const Dims starts = attr.integers("starts"), ends = attr.integers("ends");
+            Dims axes = attr.integers("axes");
+            if (in.size() > 1) refuse(model_, "Slice with inputs (opset 10+) is not supported");
+            if (axes.empty())
+                for (size_t j = 0; j < starts.size(); ++j) axes.push_back(static_cast<std::int64_t>(j));
+            if (axes.size() != 1) refuse(model_, "Slice over more than one axis is not supported");
+            const std::int64_t axis = axis_of(axes[0], x.dims.size()), extent = x.dims[axis];
+            const auto clamp = [extent](std::int64_t v) {
+                if (v < 0) v += extent;
+                return std::clamp<std::int64_t>(v, 0, extent);
+            };
+            const std::int64_t from = clamp(starts[0]), to = clamp(ends[0]), length = std::max<std::int64_t>(0, to - from);
+            Dims dims = x.dims;
+            dims[axis] = length;
+            return emit_plain(out, dims, constant,
+                              [=](float* o) { slice_kernel(src, xdims, static_cast<int>(axis), from, length, 1, o); });
+        }
+        if (op == "Softmax") {
+            Value& x = *in[0];
+            const std::int64_t axis = axis_of(attr.integer("axis", 1), x.dims.size());
+            std::int64_t rows = 1;
+            for (std::int64_t j = 0; j < axis; ++j) rows *= x.dims[j];
+            const std::int64_t cols = count(x.dims) / std::max<std::int64_t>(rows, 1);
+            const float* src = plain_data(x);
+            return emit_plain(out, x.dims, constant, [=](float* o) {
+                for (std::int64_t r = 0; r < rows; ++r) {
+                    const float* s = src + r * cols;
+                    float* d = o + r * cols;
+                    const float top = *std::max_element(s, s + cols);
+                    float sum = 0.f;
+                    for (std::int64_t c = 0; c < cols; ++c) sum += d[c] = std::exp(s[c] - top);
+                    for (std::int64_t c = 0; c < cols; ++c) d[c] /= sum;
+                }
+            });
+        }
+        if (op == "ReduceMean") {
+            Value& x = *in[0];
+            Dims axes = attr.integers("axes");
+            for (auto& a : axes) a = axis_of(a, x.dims.size());
+            std::sort(axes.begin(), axes.end());
+            // Only trailing axes (as in fr_pose: mean over H, W).
+            const size_t first = x.dims.size() - axes.size();
+            for (size_t j = 0; j < axes.size(); ++j)
+                if (axes[j] != static_cast<std::int64_t>(first + j)) refuse(model_, "ReduceMean over leading axes");
+            std::int64_t inner = 1;
+            for (size_t j = first; j < x.dims.size(); ++j) inner *= x.dims[j];
+            Dims dims(x.dims.begin(), x.dims.begin() + first);
+            if (attr.integer("keepdims", 1) != 0) dims.insert(dims.end(), axes.size(), 1);
+            const std::int64_t outer = count(x.dims) / std::max<std::int64_t>(inner, 1);
+            const float* src = plain_data(x);
+            return emit_plain(out, dims, constant, [=](float* o) {
+                for (std::int64_t r = 0; r < outer; ++r) {
+                    double sum = 0;
+                    for (std::int64_t c = 0; c < inner; ++c) sum += src[r * inner + c];
+                    o[r] = static_cast<float>(sum / inner);
+                }
+            });
+        }
+        if (op == "Gemm" || op == "MatMul") {
+            Value &a = *in[0], &b = *in[1];
+            if (!b.constant || b.dims.size() != 2 || a.dims.size() != 2) refuse(model_, op + " needs a 2-D input and constant 2-D weights");
+            const bool trans_b = op == "Gemm" && attr.integer("transB", 0) != 0;
+            if (op == "Gemm" && (attr.integer("transA", 0) != 0 || attr.real("alpha", 1.f) != 1.f ||
+                                 attr.real("beta", 1.f) != 1.f))
+                refuse(model_, "Gemm with transA, alpha or beta is not supported");
+            const std::int64_t m = a.dims[0], kdim = a.dims[1], n = trans_b ? b.dims[0] : b.dims[1];
+            if ((trans_b ? b.dims[1] : b.dims[0]) != kdim) refuse(model_, op + " shapes do not agree");
+            // Weights as n x k rows (dot products over contiguous memory).
+            std::vector<float> wt(n * kdim);
+            for (std::int64_t r = 0; r < n; ++r)
+                for (std::int64_t c = 0; c < kdim; ++c) wt[r * kdim + c] = trans_b ? b.f[r * kdim + c] : b.f[c * n + r];
+            std::vector<float> c_term(n, 0.f);
+            if (in.size() > 2 && in[2]) {
+                if (!in[2]->constant || count(in[2]->dims) != n) refuse(model_, "Gemm bias must be a constant of N values");
+                c_term = in[2]->f;
+            }
+            const float* src = plain_data(a);
+            auto weights = std::make_shared<std::vector<float>>(std::move(wt));
+            return emit_plain(out, {m, n}, constant, [=](float* o) {
+                for (std::int64_t r = 0; r < m; ++r)
+                    for (std::int64_t j = 0; j < n; ++j) {
+                        const float* w = weights->data() + j * kdim;
+                        const float* x = src + r * kdim;
+                        float sum = 0.f;
+                        for (std::int64_t c = 0; c < kdim; ++c) sum += x[c] * w[c];
+                        o[r * n + j] = sum + c_term[j];
+                    }
+            });
+        }
+        if (op == "BatchNormalization") {
+            Value& x = *in[0];
+            const std::int64_t channels = x.dims.at(1);
+            std::vector<float> scale(channels), shift(channels);
+            const float eps = attr.real("epsilon", 1e-5f);
+            for (int j = 1; j <= 4; ++j)
+                if (!in[j]->constant || count(in[j]->dims) != channels) refuse(model_, "BatchNormalization needs constant statistics");
+            for (std::int64_t c = 0; c < channels; ++c) {
+                const double s = in[1]->f[c] / std::sqrt(static_cast<double>(in[4]->f[c]) + eps);
+                scale[c] = static_cast<float>(s);
+                shift[c] = static_cast<float>(in[2]->f[c] - in[3]->f[c] * s);
+            }
+            const std::int64_t inner = count(x.dims) / (x.dims[0] * channels), batch = x.dims[0];
+            const float* src = plain_data(x);
+            return emit_plain(out, x.dims, constant, [=](float* o) {
+                for (std::int64_t b = 0; b < batch; ++b)
+                    for (std::int64_t c = 0; c < channels; ++c)
+                        for (std::int64_t j = 0; j < inner; ++j) {
+                            const std::int64_t at = (b * channels + c) * inner + j;
+                            o[at] = src[at] * scale[c] + shift[c];
+                        }
+            });
+        }
+        refuse(model_, "operator " + op + " is not supported here");
+    }
+
+    std::string model_;
+    std::vector<std::string> output_names_;
+    onnx::ModelProto graph_;
+    std::unordered_map<std::string, const onnx::TensorProto*> initializers_;
+    std::string input_name_;
+    std::map<Dims, Plan> plans_;
+    // planning state
+    Plan* plan_ = nullptr;
+    std::unordered_map<std::string, Value> values_;
+    std::unordered_map<std::string, std::vector<int>> consumers_;
+    std::vector<bool> fused_;
+};
+
+}  // namespace
+
+std::unique_ptr<OnednnExecutor> OnednnExecutor::create(const std::vector<std::uint8_t>& onnx, const std::string& model,
+                                                       std::vector<std::string> outputs) {
+    return std::make_unique<Executor>(onnx, model, std::move(outputs));
+}
+
+}  // namespace faceproof
