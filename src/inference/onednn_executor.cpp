@@ -6,6 +6,7 @@
 #include "inference/onednn_executor.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -174,26 +175,49 @@ Dims broadcast_strides(Dims dims, const Dims& out) {
     return s;
 }
 
+// out = op(a, b) over the output shape os, the operands read with strides as, bs (0 where
+// broadcast). Dimensions are first coalesced (size-1 dimensions dropped, neighbours merged where
+// every operand runs on contiguously), so the common cases are one long inner loop.
 template <class Op>
-void binary_kernel(const float* a, const Dims& as, const float* b, const Dims& bs, float* out, const Dims& os, Op op) {
-    const size_t rank = os.size();
-    if (rank == 0) {
+void binary_kernel(const float* a, Dims as, const float* b, Dims bs, float* out, Dims os, Op op) {
+    Dims d, sa, sb;
+    for (size_t k = 0; k < os.size(); ++k) {
+        if (os[k] == 1) continue;
+        if (!d.empty() && sa.back() == as[k] * os[k] && sb.back() == bs[k] * os[k]) {
+            d.back() *= os[k];
+            sa.back() = as[k];
+            sb.back() = bs[k];
+            continue;
+        }
+        d.push_back(os[k]);
+        sa.push_back(as[k]);
+        sb.push_back(bs[k]);
+    }
+    if (d.empty()) {
         out[0] = op(a[0], b[0]);
         return;
     }
-    const std::int64_t inner = os.back(), sa = as.back(), sb = bs.back();
-    const std::int64_t outer = count(os) / std::max<std::int64_t>(inner, 1);
+    const size_t rank = d.size();
+    const std::int64_t inner = d.back(), ia = sa.back(), ib = sb.back();
+    const std::int64_t outer = count(d) / inner;
     std::vector<std::int64_t> index(rank, 0);
     for (std::int64_t o = 0; o < outer; ++o) {
         std::int64_t oa = 0, ob = 0;
         for (size_t k = 0; k + 1 < rank; ++k) {
-            oa += index[k] * as[k];
-            ob += index[k] * bs[k];
+            oa += index[k] * sa[k];
+            ob += index[k] * sb[k];
         }
         float* dst = out + o * inner;
-        for (std::int64_t x = 0; x < inner; ++x) dst[x] = op(a[oa + x * sa], b[ob + x * sb]);
+        const float* pa = a + oa;
+        const float* pb = b + ob;
+        if (ia == 1 && ib == 1)
+            for (std::int64_t x = 0; x < inner; ++x) dst[x] = op(pa[x], pb[x]);
+        else if (ia == 1 && ib == 0)
+            for (std::int64_t x = 0; x < inner; ++x) dst[x] = op(pa[x], pb[0]);
+        else
+            for (std::int64_t x = 0; x < inner; ++x) dst[x] = op(pa[x * ia], pb[x * ib]);
         for (int k = static_cast<int>(rank) - 2; k >= 0; --k) {
-            if (++index[k] < os[k]) break;
+            if (++index[k] < d[k]) break;
             index[k] = 0;
         }
     }
@@ -211,7 +235,7 @@ void transpose_kernel(const T* in, const Dims& dims, const Dims& perm, T* out) {
     }
     const std::int64_t n = count(out_dims);
     if (n == 0) return;
-    std::vector<std::int64_t> index(rank, 0);
+    std::array<std::int64_t, 6> index{};  // rank <= 6 (plain_tag)
     std::int64_t offset = 0;
     for (std::int64_t o = 0; o < n; ++o) {
         out[o] = in[offset];
@@ -231,6 +255,11 @@ void slice_kernel(const T* in, const Dims& dims, int axis, std::int64_t start, s
     std::int64_t outer = 1, inner = 1;
     for (int k = 0; k < axis; ++k) outer *= dims[k];
     for (size_t k = axis + 1; k < dims.size(); ++k) inner *= dims[k];
+    if (step == 1) {  // one contiguous run per outer index
+        for (std::int64_t o = 0; o < outer; ++o)
+            std::copy_n(in + (o * dims[axis] + start) * inner, length * inner, out + o * length * inner);
+        return;
+    }
     for (std::int64_t o = 0; o < outer; ++o)
         for (std::int64_t j = 0; j < length; ++j)
             std::copy_n(in + (o * dims[axis] + start + j * step) * inner, inner, out + (o * length + j) * inner);
@@ -413,6 +442,12 @@ private:
         fused_.assign(graph_.graph().node_size(), false);
         count_consumers();
         for (const auto& [name, t] : initializers_) values_[name] = constant_from(*t, model_);
+        // Constant nodes first: the exporter may list one after a node whose fusion reads it.
+        for (int k = 0; k < graph_.graph().node_size(); ++k)
+            if (graph_.graph().node(k).op_type() == "Constant") {
+                plan_node(k);
+                fused_[k] = true;
+            }
         Value& in = runtime_output(input_name_, input_shape, plain_desc(input_shape));
         plan.input = in.mem;
         const onnx::GraphProto& g = graph_.graph();
@@ -527,6 +562,28 @@ private:
                 out_name = graph_.graph().node(next).output(0);
                 continue;
             }
+            // A constant scale or offset (per tensor or per channel) right after the convolution
+            // goes into its weights and bias (fr_detect's scaled residual branches).
+            if (post.len() == 0) {
+                const int mul = sole_consumer(out_name, "Mul"), add = sole_consumer(out_name, "Add");
+                next = mul >= 0 ? mul : add;
+                const Value* factor = next >= 0 ? channel_constant(graph_.graph().node(next), out_name, out_c) : nullptr;
+                if (factor != nullptr) {
+                    const std::int64_t per_channel = kh * kw * in_per_group;
+                    for (std::int64_t c = 0; c < out_c; ++c) {
+                        const float v = factor->f[factor->f.size() == 1 ? 0 : c];
+                        if (next == mul) {
+                            for (std::int64_t j = 0; j < per_channel; ++j) weights[c * per_channel + j] *= v;
+                            bias[c] *= v;
+                        } else {
+                            bias[c] += v;
+                        }
+                    }
+                    fused_[next] = true;
+                    out_name = graph_.graph().node(next).output(0);
+                    continue;
+                }
+            }
             if ((next = sole_consumer(out_name, "Relu")) >= 0) {
                 post.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
             } else if ((next = sole_consumer(out_name, "Add")) >= 0 && post.len() == 0) {
@@ -584,6 +641,20 @@ private:
         std::unordered_map<int, memory> args = {
             {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_mem}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, out.mem}};
         add_primitive(dnnl::convolution_forward(pd), std::move(args), pd.scratchpad_desc());
+    }
+
+    // The other operand of a binary node reading `operand`, if it is a float constant of one value
+    // or of one value per channel of a [N, channels, H, W] tensor.
+    const Value* channel_constant(const onnx::NodeProto& node, const std::string& operand, std::int64_t channels) {
+        const std::string& other = node.input(0) == operand ? node.input(1) : node.input(0);
+        const auto it = values_.find(other);
+        if (it == values_.end() || !it->second.constant || it->second.integer) return nullptr;
+        const Value& v = it->second;
+        if (v.f.size() == 1 && v.dims.size() <= 4) return &v;
+        Dims dims = v.dims;
+        if (dims.size() > 4) return nullptr;
+        dims.insert(dims.begin(), 4 - dims.size(), 1);
+        return dims == Dims{1, channels, 1, 1} ? &v : nullptr;
     }
 
     void fold_batch_norm(const onnx::NodeProto& bn, std::int64_t channels, std::vector<float>& weights,
@@ -719,6 +790,105 @@ private:
         values_[name] = std::move(v);
     }
 
+    // ShuffleNet's channel shuffle: Reshape [N,C,H,W] -> [N,g,C/g,H,W], Transpose [0,2,1,3,4],
+    // Reshape -> [N,C,H,W], optionally Split on channels. Planned as one channel gather per result
+    // over the NHWC layout the convolutions use (one pass, instead of reorders to plain, a 5-D
+    // transpose and reorders back). Returns false (nothing planned) for any other pattern.
+    bool plan_channel_shuffle(const onnx::NodeProto& reshape, Value& x) {
+        const Value& shape = value(reshape.input(1));
+        if (x.dims.size() != 4 || !shape.constant || !shape.integer || shape.i.size() != 5) return false;
+        const std::int64_t n = x.dims[0], c = x.dims[1], h = x.dims[2], w = x.dims[3], groups = shape.i[1];
+        if (groups <= 0 || c % groups != 0 || shape.i[0] != n || shape.i[2] != c / groups || shape.i[3] != h ||
+            shape.i[4] != w)
+            return false;
+        const int transpose = sole_consumer(reshape.output(0), "Transpose");
+        if (transpose < 0 || Attributes(graph_.graph().node(transpose)).integers("perm") != Dims{0, 2, 1, 3, 4})
+            return false;
+        const int back = sole_consumer(graph_.graph().node(transpose).output(0), "Reshape");
+        if (back < 0) return false;
+        const Value& back_shape = value(graph_.graph().node(back).input(1));
+        if (!back_shape.constant || !back_shape.integer ||
+            reshaped(Dims{n, c / groups, groups, h, w}, back_shape.i) != Dims{n, c, h, w})
+            return false;
+        // Shuffled channel j * groups + i is input channel i * (c / groups) + j.
+        std::vector<std::int64_t> source(c);
+        for (std::int64_t to = 0; to < c; ++to) source[to] = (to % groups) * (c / groups) + to / groups;
+        std::vector<std::pair<std::string, std::pair<std::int64_t, std::int64_t>>> results;  // name, [from, from+len)
+        const std::string& shuffled = graph_.graph().node(back).output(0);
+        const int split = sole_consumer(shuffled, "Split");
+        Dims sizes;
+        if (split >= 0) {
+            const onnx::NodeProto& node = graph_.graph().node(split);
+            const Attributes attr(node);
+            sizes = attr.integers("split");
+            if (sizes.empty()) sizes.assign(node.output_size(), c / node.output_size());
+            if (axis_of(attr.integer("axis", 0), 4) != 1 || static_cast<int>(sizes.size()) != node.output_size())
+                return false;
+            std::int64_t from = 0;
+            for (int j = 0; j < node.output_size(); ++j) {
+                results.push_back({node.output(j), {from, sizes[j]}});
+                from += sizes[j];
+            }
+            if (from != c) return false;
+            fused_[split] = true;
+        } else {
+            results.push_back({shuffled, {0, c}});
+        }
+        fused_[transpose] = fused_[back] = true;
+        const memory src = in_layout(x, memory::desc(x.dims, dt::f32, tag::acdb));
+        const float* in = static_cast<const float*>(src.get_data_handle());
+        const std::int64_t pixels = n * h * w;
+        for (const auto& [name, range] : results) {
+            const auto [from, length] = range;
+            const Dims dims = {n, length, h, w};
+            Value& out = runtime_output(name, dims, memory::desc(dims, dt::f32, tag::acdb));
+            float* dst = static_cast<float*>(out.mem.get_data_handle());
+            const std::vector<std::int64_t> channels(source.begin() + from, source.begin() + from + length);
+            Step step;
+            if (groups == 2 && from % 2 == 0 && length % 2 == 0) {
+                // Two groups: the result interleaves two contiguous runs of each pixel's channels.
+                const std::int64_t first = from / 2, second = c / 2 + from / 2, pairs = length / 2;
+                step.plain = [=] {
+                    for (std::int64_t p = 0; p < pixels; ++p) {
+                        const float* __restrict a = in + p * c + first;
+                        const float* __restrict b = in + p * c + second;
+                        float* __restrict o = dst + p * length;
+                        for (std::int64_t m = 0; m < pairs; ++m) {
+                            o[2 * m] = a[m];
+                            o[2 * m + 1] = b[m];
+                        }
+                    }
+                };
+                plan_->steps.push_back(std::move(step));
+                continue;
+            }
+            step.plain = [=] {
+                for (std::int64_t p = 0; p < pixels; ++p) {
+                    const float* pixel = in + p * c;
+                    float* o = dst + p * length;
+                    for (std::int64_t k = 0; k < length; ++k) o[k] = pixel[channels[k]];
+                }
+            };
+            plan_->steps.push_back(std::move(step));
+        }
+        return true;
+    }
+
+    // ONNX Reshape's target shape: 0 copies the input's dimension, one -1 takes the rest.
+    static Dims reshaped(const Dims& from, Dims to) {
+        std::int64_t known = 1;
+        int infer = -1;
+        for (size_t j = 0; j < to.size(); ++j) {
+            if (to[j] == 0 && j < from.size()) to[j] = from[j];
+            if (to[j] == -1)
+                infer = static_cast<int>(j);
+            else
+                known *= to[j];
+        }
+        if (infer >= 0) to[infer] = count(from) / std::max<std::int64_t>(known, 1);
+        return to;
+    }
+
     static std::int64_t axis_of(std::int64_t axis, size_t rank) {
         return axis < 0 ? axis + static_cast<std::int64_t>(rank) : axis;
     }
@@ -758,23 +928,14 @@ private:
                 }
             });
         }
+        if (op == "Reshape" && !constant && plan_channel_shuffle(node, *in[0])) return;
         if (op == "Reshape" || op == "Flatten" || op == "Unsqueeze" || op == "Squeeze") {
             Value& x = *in[0];
             Dims dims;
             if (op == "Reshape") {
                 const Value& shape = *in[1];
                 if (!shape.constant || !shape.integer) refuse(model_, "Reshape needs a constant shape");
-                dims = shape.i;
-                std::int64_t known = 1;
-                int infer = -1;
-                for (size_t j = 0; j < dims.size(); ++j) {
-                    if (dims[j] == 0) dims[j] = x.dims.at(j);
-                    if (dims[j] == -1)
-                        infer = static_cast<int>(j);
-                    else
-                        known *= dims[j];
-                }
-                if (infer >= 0) dims[infer] = count(x.dims) / std::max<std::int64_t>(known, 1);
+                dims = reshaped(x.dims, shape.i);
             } else if (op == "Flatten") {
                 const std::int64_t axis = axis_of(attr.integer("axis", 1), x.dims.size());
                 std::int64_t head = 1;
@@ -850,8 +1011,19 @@ private:
             Dims perm = attr.integers("perm");
             if (perm.empty())
                 for (size_t j = x.dims.size(); j-- > 0;) perm.push_back(static_cast<std::int64_t>(j));
+            if (perm.size() != x.dims.size() || perm.size() > 6) refuse(model_, "Transpose of rank above 6 or a bad perm");
             Dims dims(perm.size());
             for (size_t j = 0; j < perm.size(); ++j) dims[j] = x.dims.at(perm[j]);
+            if (!constant && x.dims.size() == 4 && perm == Dims{0, 2, 3, 1} &&
+                x.mem.get_desc() == memory::desc(x.dims, dt::f32, tag::acdb)) {
+                // NCHW -> NHWC of a tensor already laid out NHWC: the same bytes, read as plain.
+                Value v;
+                v.dims = dims;
+                v.mem = v.plain = memory(plain_desc(dims), engine(), x.mem.get_data_handle());
+                x.viewed = true;
+                values_[out] = std::move(v);
+                return;
+            }
             const float* src = plain_data(x);
             const Dims xdims = x.dims;
             return emit_plain(out, dims, constant, [=](float* o) { transpose_kernel(src, xdims, perm, o); });
