@@ -6,7 +6,7 @@
 //             NMS applied, boxes clipped and mapped back to image's own coordinates, face.rotation
 //             = rotation, sorted by decreasing score; empty when there is none; landmarks not filled.
 //             The detector also fires on sideways faces, so choosing the rotation is the caller's job.
-// Thread safety: one instance per thread (cv::dnn::Net is not reentrant).
+// Thread safety: one instance per thread (its network is not reentrant).
 #pragma once
 
 #include <memory>

@@ -724,6 +724,37 @@ private:
                       pd.scratchpad_desc());
     }
 
+    // Gemm / MatMul with constant weights (n x k rows) as oneDNN's inner product, with a following
+    // BatchNormalization folded into its weights and bias (fr_landmark's and fr_liveness's heads).
+    void plan_inner_product(const onnx::NodeProto& node, Value& a, std::vector<float> weights, std::vector<float> bias,
+                            std::int64_t n) {
+        const std::int64_t m = a.dims[0], kdim = a.dims[1];
+        std::string out_name = node.output(0);
+        const int bn = sole_consumer(out_name, "BatchNormalization");
+        if (bn >= 0) {
+            fold_batch_norm(graph_.graph().node(bn), n, weights, bias, kdim);
+            fused_[bn] = true;
+            out_name = graph_.graph().node(bn).output(0);
+        }
+        const memory::desc src_desc = plain_desc(a.dims);
+        const dnnl::inner_product_forward::desc desc(dnnl::prop_kind::forward_inference, src_desc,
+                                                     memory::desc({n, kdim}, dt::f32, tag::any),
+                                                     memory::desc({n}, dt::f32, tag::x), plain_desc({m, n}));
+        const dnnl::inner_product_forward::primitive_desc pd(desc, user_scratchpad(), engine());
+        memory given(plain_desc({n, kdim}), engine(), weights.data());
+        memory weights_mem(pd.weights_desc(), engine());
+        dnnl::stream stream(engine());
+        dnnl::reorder(given, weights_mem).execute(stream, given, weights_mem);
+        stream.wait();
+        memory bias_mem(pd.bias_desc(), engine());
+        std::memcpy(bias_mem.get_data_handle(), bias.data(), bias.size() * sizeof(float));
+        const memory src = in_layout(a, pd.src_desc());
+        Value& out = runtime_output(out_name, {m, n}, pd.dst_desc());
+        add_primitive(dnnl::inner_product_forward(pd),
+                      {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_mem}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, out.mem}},
+                      pd.scratchpad_desc());
+    }
+
     void plan_add(const onnx::NodeProto& node, Value& a, Value& b) {
         const memory b_mem = in_layout(b, a.mem.get_desc());
         const dnnl::binary::desc desc(dnnl::algorithm::binary_add, a.mem.get_desc(), b_mem.get_desc(),
@@ -1124,6 +1155,7 @@ private:
                 if (!in[2]->constant || count(in[2]->dims) != n) refuse(model_, "Gemm bias must be a constant of N values");
                 c_term = in[2]->f;
             }
+            if (!constant) return plan_inner_product(node, a, std::move(wt), std::move(c_term), n);
             const float* src = plain_data(a);
             auto weights = std::make_shared<std::vector<float>>(std::move(wt));
             return emit_plain(out, {m, n}, constant, [=](float* o) {

@@ -11,7 +11,7 @@ namespace faceproof {
 
 // A network for one model of the manifest, on OpenCV's own CPU backend, with our depthwise
 // convolution, block permute and oneDNN dense convolution layers where OpenCV 4.6's are slow (see
-// dnn_net.cpp). Outputs are within 1e-4 relative of OpenCV's own layers, not bit for bit.
+// opencv_net.cpp). Outputs are within 1e-4 relative of OpenCV's own layers, not bit for bit.
 // Throws Error{internal} when OpenCV cannot parse the file.
 cv::dnn::Net load_network(const ModelSet& models, const std::string& name);
 
