@@ -277,6 +277,104 @@ void concat_kernel(const std::vector<std::pair<const T*, std::int64_t>>& parts, 
         }
 }
 
+// ---- depthwise convolution on NHWC tensors ----
+
+enum class Activation { none, relu, prelu };
+
+struct DepthwiseShape {
+    std::int64_t batch, channels, height, width, out_height, out_width;
+    std::int64_t kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left;
+};
+
+// 16 channels as one vector (GCC vector extension: one zmm register in the AVX-512 clone of
+// depthwise_nhwc, two ymm in the AVX2 one); loads and stores go through memcpy (unaligned). A plain
+// loop over 16 floats was not vectorised by GCC 12, hence the explicit type.
+// (-Wpsabi: GCC notes that returning a 64-byte vector differs between targets; these helpers are
+// always inlined within this file, so no call crosses that boundary.)
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float Lanes __attribute__((vector_size(64)));
+constexpr std::int64_t kLanes = 16;
+
+__attribute__((always_inline)) inline Lanes load_lanes(const float* p) {
+    Lanes v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+// 3x3 depthwise convolution over NHWC tensors whose channel count is a multiple of 16. For each
+// group of 16 channels the nine taps, the bias and the PReLU slopes stay in registers while the
+// output pixels are swept; pixels whose window lies inside the image skip the bounds checks.
+// Summation per output: bias, then the taps in row-major order.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void depthwise3x3_nhwc(const float* in, float* dst, const DepthwiseShape& s, const float* taps, const float* bias,
+                       Activation activation, const float* slope) {
+    const std::int64_t C = s.channels, row = s.width * C;
+    const Lanes zero = {};
+    // Output columns [x_lo, x_hi) and rows [y_lo, y_hi) read only pixels inside the input.
+    const auto first_inside = [](std::int64_t pad, std::int64_t stride) { return (pad + stride - 1) / stride; };
+    const auto end_inside = [](std::int64_t size, std::int64_t pad, std::int64_t stride, std::int64_t out) {
+        const std::int64_t last = size - 3 + pad;  // largest start (plus pad) with the window inside
+        return last < 0 ? 0 : std::min(out, last / stride + 1);
+    };
+    const std::int64_t x_lo = std::min(first_inside(s.pad_left, s.stride_w), s.out_width);
+    const std::int64_t x_hi = std::max(x_lo, end_inside(s.width, s.pad_left, s.stride_w, s.out_width));
+    const std::int64_t y_lo = std::min(first_inside(s.pad_top, s.stride_h), s.out_height);
+    const std::int64_t y_hi = std::max(y_lo, end_inside(s.height, s.pad_top, s.stride_h, s.out_height));
+    for (std::int64_t n = 0; n < s.batch; ++n) {
+        const float* image = in + n * s.height * row;
+        float* out_image = dst + n * s.out_height * s.out_width * C;
+        for (std::int64_t c0 = 0; c0 < C; c0 += kLanes) {
+            Lanes w[9];
+            for (int t = 0; t < 9; ++t) w[t] = load_lanes(taps + t * C + c0);
+            const Lanes b = load_lanes(bias + c0);
+            const Lanes a = slope != nullptr ? load_lanes(slope + c0) : zero;
+            const auto finish = [&](Lanes acc, float* out) {
+                if (activation == Activation::relu)
+                    acc = acc > zero ? acc : zero;
+                else if (activation == Activation::prelu)
+                    acc = acc >= zero ? acc : acc * a;
+                std::memcpy(out + c0, &acc, sizeof acc);
+            };
+            const auto border = [&](std::int64_t oy, std::int64_t ox) {
+                Lanes acc = b;
+                for (int ky = 0; ky < 3; ++ky) {
+                    const std::int64_t iy = oy * s.stride_h - s.pad_top + ky;
+                    if (iy < 0 || iy >= s.height) continue;
+                    for (int kx = 0; kx < 3; ++kx) {
+                        const std::int64_t ix = ox * s.stride_w - s.pad_left + kx;
+                        if (ix < 0 || ix >= s.width) continue;
+                        acc += load_lanes(image + iy * row + ix * C + c0) * w[ky * 3 + kx];
+                    }
+                }
+                finish(acc, out_image + (oy * s.out_width + ox) * C);
+            };
+            for (std::int64_t oy = 0; oy < s.out_height; ++oy) {
+                if (oy < y_lo || oy >= y_hi) {
+                    for (std::int64_t ox = 0; ox < s.out_width; ++ox) border(oy, ox);
+                    continue;
+                }
+                for (std::int64_t ox = 0; ox < x_lo; ++ox) border(oy, ox);
+                const float* top = image + (oy * s.stride_h - s.pad_top) * row + c0;
+                for (std::int64_t ox = x_lo; ox < x_hi; ++ox) {
+                    const float* p = top + (ox * s.stride_w - s.pad_left) * C;
+                    Lanes acc = b;
+                    acc += load_lanes(p) * w[0];
+                    acc += load_lanes(p + C) * w[1];
+                    acc += load_lanes(p + 2 * C) * w[2];
+                    acc += load_lanes(p + row) * w[3];
+                    acc += load_lanes(p + row + C) * w[4];
+                    acc += load_lanes(p + row + 2 * C) * w[5];
+                    acc += load_lanes(p + 2 * row) * w[6];
+                    acc += load_lanes(p + 2 * row + C) * w[7];
+                    acc += load_lanes(p + 2 * row + 2 * C) * w[8];
+                    finish(acc, out_image + (oy * s.out_width + ox) * C);
+                }
+                for (std::int64_t ox = x_hi; ox < s.out_width; ++ox) border(oy, ox);
+            }
+        }
+    }
+}
+
 // ---- the plan ----
 
 struct Step {
@@ -549,6 +647,12 @@ private:
                                (x.dims[2] + pads[0] + pads[2] - ((kh - 1) * dilations[0] + 1)) / strides[0] + 1,
                                (x.dims[3] + pads[1] + pads[3] - ((kw - 1) * dilations[1] + 1)) / strides[1] + 1};
 
+        // Depthwise convolutions run on our own NHWC kernel (below), which also applies PReLU.
+        const bool depthwise = group == out_c && in_per_group == 1 && x.dims[1] == out_c && out_c % kLanes == 0 &&
+                               kh == 3 && kw == 3 && dilations == Dims{1, 1};
+        Activation activation = Activation::none;
+        const float* slope = nullptr;
+
         // Fusion: what follows, when this convolution's output feeds only it.
         std::string out_name = node.output(0);
         dnnl::post_ops post;
@@ -584,9 +688,16 @@ private:
                     continue;
                 }
             }
+            if (activation != Activation::none) break;
             if ((next = sole_consumer(out_name, "Relu")) >= 0) {
                 post.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-            } else if ((next = sole_consumer(out_name, "Add")) >= 0 && post.len() == 0) {
+                activation = Activation::relu;
+            } else if (depthwise && (next = sole_consumer(out_name, "PRelu")) >= 0 &&
+                       value(graph_.graph().node(next).input(1)).constant &&
+                       count(value(graph_.graph().node(next).input(1)).dims) == out_c) {
+                activation = Activation::prelu;
+                slope = value(graph_.graph().node(next).input(1)).f.data();
+            } else if (!depthwise && (next = sole_consumer(out_name, "Add")) >= 0 && post.len() == 0) {
                 // The residual Add as a sum post-op: the destination holds the other operand
                 // before the convolution adds into it (oneDNN 2.6's JIT convolutions take a sum
                 // post-op; with a binary add post-op they fall back to a plain-layout GEMM).
@@ -603,6 +714,8 @@ private:
             fused_[next] = true;
             out_name = graph_.graph().node(next).output(0);
         }
+
+        if (depthwise) return plan_depthwise(x, out_name, out_dims, weights, bias, kh, kw, strides, pads, activation, slope);
 
         const Dims weight_dims = group == 1 ? Dims{out_c, in_per_group, kh, kw}
                                             : Dims{group, out_c / group, in_per_group, kh, kw};
@@ -655,6 +768,43 @@ private:
         if (dims.size() > 4) return nullptr;
         dims.insert(dims.begin(), 4 - dims.size(), 1);
         return dims == Dims{1, channels, 1, 1} ? &v : nullptr;
+    }
+
+    // A depthwise convolution on NHWC tensors, bias and activation applied in the same pass.
+    // oneDNN 2.6's depthwise kernels run narrow tensors slowly (16 or 32 channels on 120x160: about
+    // 10 GMAC/s) and cannot take PReLU as a post-op (its reference convolution then runs instead).
+    void plan_depthwise(Value& x, const std::string& out_name, const Dims& out_dims, const std::vector<float>& weights,
+                        const std::vector<float>& bias, std::int64_t kh, std::int64_t kw, const Dims& strides,
+                        const Dims& pads, Activation activation, const float* slope) {
+        DepthwiseShape shape;
+        shape.batch = x.dims[0];
+        shape.channels = x.dims[1];
+        shape.height = x.dims[2];
+        shape.width = x.dims[3];
+        shape.out_height = out_dims[2];
+        shape.out_width = out_dims[3];
+        shape.kernel_h = kh;
+        shape.kernel_w = kw;
+        shape.stride_h = strides[0];
+        shape.stride_w = strides[1];
+        shape.pad_top = pads[0];
+        shape.pad_left = pads[1];
+        // Weights tap-major ([kh kw][C]), so each tap is one contiguous run of channels.
+        auto taps = std::make_shared<std::vector<float>>(kh * kw * shape.channels);
+        for (std::int64_t c = 0; c < shape.channels; ++c)
+            for (std::int64_t t = 0; t < kh * kw; ++t) (*taps)[t * shape.channels + c] = weights[c * kh * kw + t];
+        auto b = std::make_shared<std::vector<float>>(bias);
+        auto a = std::make_shared<std::vector<float>>(slope ? std::vector<float>(slope, slope + shape.channels)
+                                                            : std::vector<float>());
+        const memory src = in_layout(x, memory::desc(x.dims, dt::f32, tag::acdb));
+        Value& out = runtime_output(out_name, out_dims, memory::desc(out_dims, dt::f32, tag::acdb));
+        const float* in = static_cast<const float*>(src.get_data_handle());
+        float* dst = static_cast<float*>(out.mem.get_data_handle());
+        Step step;
+        step.plain = [=] {
+            depthwise3x3_nhwc(in, dst, shape, taps->data(), b->data(), activation, a->empty() ? nullptr : a->data());
+        };
+        plan_->steps.push_back(std::move(step));
     }
 
     void fold_batch_norm(const onnx::NodeProto& bn, std::int64_t channels, std::vector<float>& weights,
