@@ -80,6 +80,7 @@ struct Value {
     memory plain;              // run-time: the same tensor plain row-major (made on first request)
     bool owns_buffer = false;  // run-time: written by its own step, not a view of another value
     bool viewed = false;       // run-time: another value shares its buffer
+    const float* input_prelu = nullptr;  // run-time: a PReLU (these slopes) its sole reader applies
 };
 
 // Attributes of a node, by name.
@@ -305,9 +306,12 @@ __attribute__((always_inline)) inline Lanes load_lanes(const float* p) {
 // group of 16 channels the nine taps, the bias and the PReLU slopes stay in registers while the
 // output pixels are swept; pixels whose window lies inside the image skip the bounds checks.
 // Summation per output: bias, then the taps in row-major order.
+// input_slope (may be null): a PReLU applied to the input as it is read (the PReLU between
+// MobileFaceNet's expanding 1x1 convolution and this one, fused here to save a pass over the
+// largest tensors).
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void depthwise3x3_nhwc(const float* in, float* dst, const DepthwiseShape& s, const float* taps, const float* bias,
-                       Activation activation, const float* slope) {
+                       Activation activation, const float* slope, const float* input_slope) {
     const std::int64_t C = s.channels, row = s.width * C;
     const Lanes zero = {};
     // Output columns [x_lo, x_hi) and rows [y_lo, y_hi) read only pixels inside the input.
@@ -328,49 +332,64 @@ void depthwise3x3_nhwc(const float* in, float* dst, const DepthwiseShape& s, con
             for (int t = 0; t < 9; ++t) w[t] = load_lanes(taps + t * C + c0);
             const Lanes b = load_lanes(bias + c0);
             const Lanes a = slope != nullptr ? load_lanes(slope + c0) : zero;
-            const auto finish = [&](Lanes acc, float* out) {
+            const Lanes in_a = input_slope != nullptr ? load_lanes(input_slope + c0) : zero;
+            // (Every lambda here is always_inline: a lambda is compiled for the default target,
+            // not for this clone's, unless it is inlined into it.)
+            // The input as read: as is, or through the input PReLU (x >= 0 ? x : x * slope).
+            const auto plain_input = [](const float* p, const Lanes&) __attribute__((always_inline)) { return load_lanes(p); };
+            const auto prelu_input = [&zero](const float* p, const Lanes& slope_lanes) __attribute__((always_inline)) {
+                const Lanes v = load_lanes(p);
+                return v >= zero ? v : v * slope_lanes;
+            };
+            const auto finish = [&](Lanes acc, float* out) __attribute__((always_inline)) {
                 if (activation == Activation::relu)
                     acc = acc > zero ? acc : zero;
                 else if (activation == Activation::prelu)
                     acc = acc >= zero ? acc : acc * a;
                 std::memcpy(out + c0, &acc, sizeof acc);
             };
-            const auto border = [&](std::int64_t oy, std::int64_t ox) {
-                Lanes acc = b;
-                for (int ky = 0; ky < 3; ++ky) {
-                    const std::int64_t iy = oy * s.stride_h - s.pad_top + ky;
-                    if (iy < 0 || iy >= s.height) continue;
-                    for (int kx = 0; kx < 3; ++kx) {
-                        const std::int64_t ix = ox * s.stride_w - s.pad_left + kx;
-                        if (ix < 0 || ix >= s.width) continue;
-                        acc += load_lanes(image + iy * row + ix * C + c0) * w[ky * 3 + kx];
-                    }
-                }
-                finish(acc, out_image + (oy * s.out_width + ox) * C);
-            };
-            for (std::int64_t oy = 0; oy < s.out_height; ++oy) {
-                if (oy < y_lo || oy >= y_hi) {
-                    for (std::int64_t ox = 0; ox < s.out_width; ++ox) border(oy, ox);
-                    continue;
-                }
-                for (std::int64_t ox = 0; ox < x_lo; ++ox) border(oy, ox);
-                const float* top = image + (oy * s.stride_h - s.pad_top) * row + c0;
-                for (std::int64_t ox = x_lo; ox < x_hi; ++ox) {
-                    const float* p = top + (ox * s.stride_w - s.pad_left) * C;
+            const auto sweep = [&](const auto& read) __attribute__((always_inline)) {
+                const auto border = [&](std::int64_t oy, std::int64_t ox) __attribute__((always_inline)) {
                     Lanes acc = b;
-                    acc += load_lanes(p) * w[0];
-                    acc += load_lanes(p + C) * w[1];
-                    acc += load_lanes(p + 2 * C) * w[2];
-                    acc += load_lanes(p + row) * w[3];
-                    acc += load_lanes(p + row + C) * w[4];
-                    acc += load_lanes(p + row + 2 * C) * w[5];
-                    acc += load_lanes(p + 2 * row) * w[6];
-                    acc += load_lanes(p + 2 * row + C) * w[7];
-                    acc += load_lanes(p + 2 * row + 2 * C) * w[8];
+                    for (int ky = 0; ky < 3; ++ky) {
+                        const std::int64_t iy = oy * s.stride_h - s.pad_top + ky;
+                        if (iy < 0 || iy >= s.height) continue;
+                        for (int kx = 0; kx < 3; ++kx) {
+                            const std::int64_t ix = ox * s.stride_w - s.pad_left + kx;
+                            if (ix < 0 || ix >= s.width) continue;
+                            acc += read(image + iy * row + ix * C + c0, in_a) * w[ky * 3 + kx];
+                        }
+                    }
                     finish(acc, out_image + (oy * s.out_width + ox) * C);
+                };
+                for (std::int64_t oy = 0; oy < s.out_height; ++oy) {
+                    if (oy < y_lo || oy >= y_hi) {
+                        for (std::int64_t ox = 0; ox < s.out_width; ++ox) border(oy, ox);
+                        continue;
+                    }
+                    for (std::int64_t ox = 0; ox < x_lo; ++ox) border(oy, ox);
+                    const float* top = image + (oy * s.stride_h - s.pad_top) * row + c0;
+                    for (std::int64_t ox = x_lo; ox < x_hi; ++ox) {
+                        const float* p = top + (ox * s.stride_w - s.pad_left) * C;
+                        Lanes acc = b;
+                        acc += read(p, in_a) * w[0];
+                        acc += read(p + C, in_a) * w[1];
+                        acc += read(p + 2 * C, in_a) * w[2];
+                        acc += read(p + row, in_a) * w[3];
+                        acc += read(p + row + C, in_a) * w[4];
+                        acc += read(p + row + 2 * C, in_a) * w[5];
+                        acc += read(p + 2 * row, in_a) * w[6];
+                        acc += read(p + 2 * row + C, in_a) * w[7];
+                        acc += read(p + 2 * row + 2 * C, in_a) * w[8];
+                        finish(acc, out_image + (oy * s.out_width + ox) * C);
+                    }
+                    for (std::int64_t ox = x_hi; ox < s.out_width; ++ox) border(oy, ox);
                 }
-                for (std::int64_t ox = x_hi; ox < s.out_width; ++ox) border(oy, ox);
-            }
+            };
+            if (input_slope != nullptr)
+                sweep(prelu_input);
+            else
+                sweep(plain_input);
         }
     }
 }
@@ -610,8 +629,19 @@ private:
         if (op == "MaxPool" || op == "GlobalAveragePool") return plan_pool(node, attr, *in[0]);
         if ((op == "Relu" || op == "Sigmoid" || op == "Exp") && !all_constant) return plan_eltwise(node, *in[0]);
         if (op == "PRelu" && !in[0]->constant && in[1]->constant && in[0]->dims.size() == 4 &&
-            count(in[1]->dims) == in[0]->dims[1])
+            count(in[1]->dims) == in[0]->dims[1]) {
+            const int reader = sole_consumer(node.output(0), "Conv");
+            if (reader >= 0 && in[0]->input_prelu == nullptr && runs_as_our_depthwise(reader, in[0]->dims)) {
+                // Applied by the depthwise kernel as it reads its input: no pass of its own.
+                in[0]->viewed = true;
+                Value alias = *in[0];
+                alias.owns_buffer = false;
+                alias.input_prelu = in[1]->f.data();
+                values_[node.output(0)] = std::move(alias);
+                return;
+            }
             return plan_prelu(node, *in[0], *in[1]);
+        }
         if (op == "Add" && !in[0]->constant && !in[1]->constant && in[0]->dims == in[1]->dims)
             return plan_add(node, *in[0], *in[1]);
         if (op == "Concat" && !all_constant && attr.integer("axis", 0) == 1 && in[0]->dims.size() == 4)
@@ -648,8 +678,8 @@ private:
                                (x.dims[3] + pads[1] + pads[3] - ((kw - 1) * dilations[1] + 1)) / strides[1] + 1};
 
         // Depthwise convolutions run on our own NHWC kernel (below), which also applies PReLU.
-        const bool depthwise = group == out_c && in_per_group == 1 && x.dims[1] == out_c && out_c % kLanes == 0 &&
-                               kh == 3 && kw == 3 && dilations == Dims{1, 1};
+        const bool depthwise = runs_as_our_depthwise(k, x.dims);
+        if (x.input_prelu != nullptr && !depthwise) refuse(model_, "internal: a deferred PReLU reached another operator");
         Activation activation = Activation::none;
         const float* slope = nullptr;
 
@@ -770,6 +800,21 @@ private:
         return dims == Dims{1, channels, 1, 1} ? &v : nullptr;
     }
 
+    // Whether Conv node k on an input of dims runs on depthwise3x3_nhwc: 3x3, one channel per group,
+    // a multiple of 16 channels, no dilation.
+    bool runs_as_our_depthwise(int k, const Dims& input_dims) {
+        const onnx::NodeProto& node = graph_.graph().node(k);
+        const Attributes attr(node);
+        if (node.input_size() < 2 || input_dims.size() != 4) return false;
+        const auto w = values_.find(node.input(1));
+        if (w == values_.end() || !w->second.constant || w->second.dims.size() != 4) return false;
+        const Dims& wd = w->second.dims;
+        const std::int64_t channels = input_dims[1];
+        return attr.integer("group", 1) == channels && wd[0] == channels && wd[1] == 1 && wd[2] == 3 && wd[3] == 3 &&
+               channels % kLanes == 0 && attr.integers("dilations", {1, 1}) == Dims{1, 1} &&
+               attr.text("auto_pad", "NOTSET") == "NOTSET";
+    }
+
     // A depthwise convolution on NHWC tensors, bias and activation applied in the same pass.
     // oneDNN 2.6's depthwise kernels run narrow tensors slowly (16 or 32 channels on 120x160: about
     // 10 GMAC/s) and cannot take PReLU as a post-op (its reference convolution then runs instead).
@@ -797,12 +842,14 @@ private:
         auto a = std::make_shared<std::vector<float>>(slope ? std::vector<float>(slope, slope + shape.channels)
                                                             : std::vector<float>());
         const memory src = in_layout(x, memory::desc(x.dims, dt::f32, tag::acdb));
+        const float* input_slope = x.input_prelu;
         Value& out = runtime_output(out_name, out_dims, memory::desc(out_dims, dt::f32, tag::acdb));
         const float* in = static_cast<const float*>(src.get_data_handle());
         float* dst = static_cast<float*>(out.mem.get_data_handle());
         Step step;
         step.plain = [=] {
-            depthwise3x3_nhwc(in, dst, shape, taps->data(), b->data(), activation, a->empty() ? nullptr : a->data());
+            depthwise3x3_nhwc(in, dst, shape, taps->data(), b->data(), activation, a->empty() ? nullptr : a->data(),
+                              input_slope);
         };
         plan_->steps.push_back(std::move(step));
     }
