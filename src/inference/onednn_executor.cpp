@@ -751,14 +751,23 @@ private:
                                             : Dims{group, out_c / group, in_per_group, kh, kw};
         const tag weight_tag = group == 1 ? tag::oihw : tag::goihw;
         const Dims dnnl_dilations = {dilations[0] - 1, dilations[1] - 1};
-        const dnnl::convolution_forward::desc desc(
-            dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-            memory::desc(x.dims, dt::f32, tag::any), memory::desc(weight_dims, dt::f32, tag::any),
-            memory::desc({out_c}, dt::f32, tag::x), memory::desc(out_dims, dt::f32, tag::any), strides, dnnl_dilations,
-            Dims{pads[0], pads[1]}, Dims{pads[2], pads[3]});
         dnnl::primitive_attr pattr = user_scratchpad();
         pattr.set_post_ops(post);
-        const dnnl::convolution_forward::primitive_desc pd(desc, pattr, engine());
+        const auto make_pd = [&](const memory::desc& src_desc) {
+            const dnnl::convolution_forward::desc desc(
+                dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_desc,
+                memory::desc(weight_dims, dt::f32, tag::any), memory::desc({out_c}, dt::f32, tag::x),
+                memory::desc(out_dims, dt::f32, tag::any), strides, dnnl_dilations, Dims{pads[0], pads[1]},
+                Dims{pads[2], pads[3]});
+            return dnnl::convolution_forward::primitive_desc(desc, pattr, engine());
+        };
+        dnnl::convolution_forward::primitive_desc pd = make_pd(memory::desc(x.dims, dt::f32, tag::any));
+        // A network's first convolution (a few planar channels, as the stages fill them) reads its
+        // input as it is when a JIT kernel takes it so: no reorder of the whole image.
+        if (x.dims[1] < 8 && pd.src_desc() != x.mem.get_desc()) {
+            const dnnl::convolution_forward::primitive_desc as_is = make_pd(x.mem.get_desc());
+            if (std::string(as_is.impl_info_str()).find("ref") == std::string::npos) pd = as_is;
+        }
 
         // Weights and bias in the primitive's layout, once.
         memory given(memory::desc(weight_dims, dt::f32, weight_tag), engine(), weights.data());
