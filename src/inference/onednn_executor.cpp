@@ -327,7 +327,10 @@ void depthwise3x3_nhwc(const float* in, float* dst, const DepthwiseShape& s, con
     for (std::int64_t n = 0; n < s.batch; ++n) {
         const float* image = in + n * s.height * row;
         float* out_image = dst + n * s.out_height * s.out_width * C;
-        for (std::int64_t c0 = 0; c0 < C; c0 += kLanes) {
+        // Row by row, each row's channels in groups of 16, so the three input rows a row reads are
+        // reused from cache across the groups.
+        for (std::int64_t oy = 0; oy < s.out_height; ++oy) {
+            for (std::int64_t c0 = 0; c0 < C; c0 += kLanes) {
             Lanes w[9];
             for (int t = 0; t < 9; ++t) w[t] = load_lanes(taps + t * C + c0);
             const Lanes b = load_lanes(bias + c0);
@@ -362,10 +365,10 @@ void depthwise3x3_nhwc(const float* in, float* dst, const DepthwiseShape& s, con
                     }
                     finish(acc, out_image + (oy * s.out_width + ox) * C);
                 };
-                for (std::int64_t oy = 0; oy < s.out_height; ++oy) {
+                {
                     if (oy < y_lo || oy >= y_hi) {
                         for (std::int64_t ox = 0; ox < s.out_width; ++ox) border(oy, ox);
-                        continue;
+                        return;
                     }
                     for (std::int64_t ox = 0; ox < x_lo; ++ox) border(oy, ox);
                     const float* top = image + (oy * s.stride_h - s.pad_top) * row + c0;
@@ -390,6 +393,7 @@ void depthwise3x3_nhwc(const float* in, float* dst, const DepthwiseShape& s, con
                 sweep(prelu_input);
             else
                 sweep(plain_input);
+            }
         }
     }
 }
@@ -498,6 +502,12 @@ private:
     memory in_layout(Value& v, const memory::desc& want) {
         if (v.mem.get_desc() == want) return v.mem;
         if (v.plain && v.plain.get_desc() == want) return v.plain;
+        // With exactly 16 channels, oneDNN's 16-channel blocked layout is NHWC byte for byte.
+        if (v.dims.size() == 4 && v.dims[1] == 16 && v.mem.get_desc() == memory::desc(v.dims, dt::f32, tag::nChw16c) &&
+            want == memory::desc(v.dims, dt::f32, tag::acdb)) {
+            v.viewed = true;
+            return memory(want, engine(), v.mem.get_data_handle());
+        }
         memory m(want, engine());
         add_reorder(v.mem, m);
         return m;
