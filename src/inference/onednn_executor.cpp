@@ -331,68 +331,68 @@ void depthwise3x3_nhwc(const float* in, float* dst, const DepthwiseShape& s, con
         // reused from cache across the groups.
         for (std::int64_t oy = 0; oy < s.out_height; ++oy) {
             for (std::int64_t c0 = 0; c0 < C; c0 += kLanes) {
-            Lanes w[9];
-            for (int t = 0; t < 9; ++t) w[t] = load_lanes(taps + t * C + c0);
-            const Lanes b = load_lanes(bias + c0);
-            const Lanes a = slope != nullptr ? load_lanes(slope + c0) : zero;
-            const Lanes in_a = input_slope != nullptr ? load_lanes(input_slope + c0) : zero;
-            // (Every lambda here is always_inline: a lambda is compiled for the default target,
-            // not for this clone's, unless it is inlined into it.)
-            // The input as read: as is, or through the input PReLU (x >= 0 ? x : x * slope).
-            const auto plain_input = [](const float* p, const Lanes&) __attribute__((always_inline)) { return load_lanes(p); };
-            const auto prelu_input = [&zero](const float* p, const Lanes& slope_lanes) __attribute__((always_inline)) {
-                const Lanes v = load_lanes(p);
-                return v >= zero ? v : v * slope_lanes;
-            };
-            const auto finish = [&](Lanes acc, float* out) __attribute__((always_inline)) {
-                if (activation == Activation::relu)
-                    acc = acc > zero ? acc : zero;
-                else if (activation == Activation::prelu)
-                    acc = acc >= zero ? acc : acc * a;
-                std::memcpy(out + c0, &acc, sizeof acc);
-            };
-            const auto sweep = [&](const auto& read) __attribute__((always_inline)) {
-                const auto border = [&](std::int64_t oy, std::int64_t ox) __attribute__((always_inline)) {
-                    Lanes acc = b;
-                    for (int ky = 0; ky < 3; ++ky) {
-                        const std::int64_t iy = oy * s.stride_h - s.pad_top + ky;
-                        if (iy < 0 || iy >= s.height) continue;
-                        for (int kx = 0; kx < 3; ++kx) {
-                            const std::int64_t ix = ox * s.stride_w - s.pad_left + kx;
-                            if (ix < 0 || ix >= s.width) continue;
-                            acc += read(image + iy * row + ix * C + c0, in_a) * w[ky * 3 + kx];
-                        }
-                    }
-                    finish(acc, out_image + (oy * s.out_width + ox) * C);
+                Lanes w[9];
+                for (int t = 0; t < 9; ++t) w[t] = load_lanes(taps + t * C + c0);
+                const Lanes b = load_lanes(bias + c0);
+                const Lanes a = slope != nullptr ? load_lanes(slope + c0) : zero;
+                const Lanes in_a = input_slope != nullptr ? load_lanes(input_slope + c0) : zero;
+                // (Every lambda here is always_inline: a lambda is compiled for the default target,
+                // not for this clone's, unless it is inlined into it.)
+                // The input as read: as is, or through the input PReLU (x >= 0 ? x : x * slope).
+                const auto plain_input = [](const float* p, const Lanes&) __attribute__((always_inline)) { return load_lanes(p); };
+                const auto prelu_input = [&zero](const float* p, const Lanes& slope_lanes) __attribute__((always_inline)) {
+                    const Lanes v = load_lanes(p);
+                    return v >= zero ? v : v * slope_lanes;
                 };
-                {
-                    if (oy < y_lo || oy >= y_hi) {
-                        for (std::int64_t ox = 0; ox < s.out_width; ++ox) border(oy, ox);
-                        return;
-                    }
-                    for (std::int64_t ox = 0; ox < x_lo; ++ox) border(oy, ox);
-                    const float* top = image + (oy * s.stride_h - s.pad_top) * row + c0;
-                    for (std::int64_t ox = x_lo; ox < x_hi; ++ox) {
-                        const float* p = top + (ox * s.stride_w - s.pad_left) * C;
+                const auto finish = [&](Lanes acc, float* out) __attribute__((always_inline)) {
+                    if (activation == Activation::relu)
+                        acc = acc > zero ? acc : zero;
+                    else if (activation == Activation::prelu)
+                        acc = acc >= zero ? acc : acc * a;
+                    std::memcpy(out + c0, &acc, sizeof acc);
+                };
+                const auto sweep = [&](const auto& read) __attribute__((always_inline)) {
+                    const auto border = [&](std::int64_t oy, std::int64_t ox) __attribute__((always_inline)) {
                         Lanes acc = b;
-                        acc += read(p, in_a) * w[0];
-                        acc += read(p + C, in_a) * w[1];
-                        acc += read(p + 2 * C, in_a) * w[2];
-                        acc += read(p + row, in_a) * w[3];
-                        acc += read(p + row + C, in_a) * w[4];
-                        acc += read(p + row + 2 * C, in_a) * w[5];
-                        acc += read(p + 2 * row, in_a) * w[6];
-                        acc += read(p + 2 * row + C, in_a) * w[7];
-                        acc += read(p + 2 * row + 2 * C, in_a) * w[8];
+                        for (int ky = 0; ky < 3; ++ky) {
+                            const std::int64_t iy = oy * s.stride_h - s.pad_top + ky;
+                            if (iy < 0 || iy >= s.height) continue;
+                            for (int kx = 0; kx < 3; ++kx) {
+                                const std::int64_t ix = ox * s.stride_w - s.pad_left + kx;
+                                if (ix < 0 || ix >= s.width) continue;
+                                acc += read(image + iy * row + ix * C + c0, in_a) * w[ky * 3 + kx];
+                            }
+                        }
                         finish(acc, out_image + (oy * s.out_width + ox) * C);
+                    };
+                    {
+                        if (oy < y_lo || oy >= y_hi) {
+                            for (std::int64_t ox = 0; ox < s.out_width; ++ox) border(oy, ox);
+                            return;
+                        }
+                        for (std::int64_t ox = 0; ox < x_lo; ++ox) border(oy, ox);
+                        const float* top = image + (oy * s.stride_h - s.pad_top) * row + c0;
+                        for (std::int64_t ox = x_lo; ox < x_hi; ++ox) {
+                            const float* p = top + (ox * s.stride_w - s.pad_left) * C;
+                            Lanes acc = b;
+                            acc += read(p, in_a) * w[0];
+                            acc += read(p + C, in_a) * w[1];
+                            acc += read(p + 2 * C, in_a) * w[2];
+                            acc += read(p + row, in_a) * w[3];
+                            acc += read(p + row + C, in_a) * w[4];
+                            acc += read(p + row + 2 * C, in_a) * w[5];
+                            acc += read(p + 2 * row, in_a) * w[6];
+                            acc += read(p + 2 * row + C, in_a) * w[7];
+                            acc += read(p + 2 * row + 2 * C, in_a) * w[8];
+                            finish(acc, out_image + (oy * s.out_width + ox) * C);
+                        }
+                        for (std::int64_t ox = x_hi; ox < s.out_width; ++ox) border(oy, ox);
                     }
-                    for (std::int64_t ox = x_hi; ox < s.out_width; ++ox) border(oy, ox);
-                }
-            };
-            if (input_slope != nullptr)
-                sweep(prelu_input);
-            else
-                sweep(plain_input);
+                };
+                if (input_slope != nullptr)
+                    sweep(prelu_input);
+                else
+                    sweep(plain_input);
             }
         }
     }
