@@ -1,8 +1,9 @@
 // The lean ONNX executor on oneDNN (see onednn_executor.hpp). Why it is faster than OpenCV DNN 4.6
-// on our models (measured with scripts/bench_models.sh): activations stay in oneDNN's blocked
-// layout between convolutions (no reorder per layer), every convolution runs oneDNN's direct JIT
-// kernel with its bias, ReLU/PReLU and residual Add applied in the same pass, and the per-layer
-// dispatch is one call per primitive (no per-layer allocation, shape checks or name look-ups).
+// on our models (measured with scripts/bench_models.sh): activations stay in oneDNN's own layouts
+// between convolutions (no reorder per layer), convolutions run oneDNN's JIT kernels with bias,
+// ReLU and the residual Add applied in the same pass, 3x3 depthwise convolutions run our NHWC
+// kernel with bias and (P)ReLU fused (cpu_kernels.cpp), and the per-layer dispatch is one call per
+// step (no per-layer allocation, shape checks or name look-ups).
 #include "inference/onednn_executor.hpp"
 
 #include <algorithm>
@@ -22,11 +23,12 @@
 #include <onnx/onnx_pb.h>
 
 #include "faceproof/error.hpp"
+#include "inference/cpu_kernels.hpp"
 
 namespace faceproof {
 namespace {
 
-using Dims = std::vector<std::int64_t>;
+using namespace cpu;  // Dims, count, the plain kernels, the depthwise kernel
 using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
@@ -45,10 +47,6 @@ void one_openmp_thread() {
     if (fn != nullptr) fn(1);
 }
 
-std::int64_t count(const Dims& d) {
-    return std::accumulate(d.begin(), d.end(), std::int64_t{1}, std::multiplies<>());
-}
-
 tag plain_tag(size_t rank) {
     switch (rank) {
         case 1: return tag::a;
@@ -62,12 +60,6 @@ tag plain_tag(size_t rank) {
 }
 
 memory::desc plain_desc(const Dims& dims) { return memory::desc(dims, dt::f32, plain_tag(dims.size())); }
-
-Dims row_strides(const Dims& dims) {
-    Dims s(dims.size(), 1);
-    for (int i = static_cast<int>(dims.size()) - 2; i >= 0; --i) s[i] = s[i + 1] * dims[i + 1];
-    return s;
-}
 
 // A value of the graph while planning: a constant (folded) or a run-time tensor.
 struct Value {
@@ -149,253 +141,6 @@ Value constant_from(const onnx::TensorProto& t, const std::string& model) {
         refuse(model, "tensor " + t.name() + " has an unsupported data type " + std::to_string(t.data_type()));
     }
     return v;
-}
-
-// ---- plain kernels (row-major), used at run time on small tensors and to fold constants ----
-
-// Numpy broadcasting of two shapes.
-Dims broadcast(Dims a, Dims b) {
-    const size_t rank = std::max(a.size(), b.size());
-    a.insert(a.begin(), rank - a.size(), 1);
-    b.insert(b.begin(), rank - b.size(), 1);
-    Dims out(rank);
-    for (size_t k = 0; k < rank; ++k) {
-        if (a[k] != b[k] && a[k] != 1 && b[k] != 1)
-            throw Error(ErrorCode::internal, "onednn executor: shapes do not broadcast");
-        out[k] = std::max(a[k], b[k]);
-    }
-    return out;
-}
-
-// Strides of a (broadcast) operand inside the output shape: 0 along broadcast dimensions.
-Dims broadcast_strides(Dims dims, const Dims& out) {
-    dims.insert(dims.begin(), out.size() - dims.size(), 1);
-    Dims s = row_strides(dims);
-    for (size_t k = 0; k < out.size(); ++k)
-        if (dims[k] == 1) s[k] = 0;
-    return s;
-}
-
-// out = op(a, b) over the output shape os, the operands read with strides as, bs (0 where
-// broadcast). Dimensions are first coalesced (size-1 dimensions dropped, neighbours merged where
-// every operand runs on contiguously), so the common cases are one long inner loop.
-template <class Op>
-void binary_kernel(const float* a, Dims as, const float* b, Dims bs, float* out, Dims os, Op op) {
-    Dims d, sa, sb;
-    for (size_t k = 0; k < os.size(); ++k) {
-        if (os[k] == 1) continue;
-        if (!d.empty() && sa.back() == as[k] * os[k] && sb.back() == bs[k] * os[k]) {
-            d.back() *= os[k];
-            sa.back() = as[k];
-            sb.back() = bs[k];
-            continue;
-        }
-        d.push_back(os[k]);
-        sa.push_back(as[k]);
-        sb.push_back(bs[k]);
-    }
-    if (d.empty()) {
-        out[0] = op(a[0], b[0]);
-        return;
-    }
-    const size_t rank = d.size();
-    const std::int64_t inner = d.back(), ia = sa.back(), ib = sb.back();
-    const std::int64_t outer = count(d) / inner;
-    std::vector<std::int64_t> index(rank, 0);
-    for (std::int64_t o = 0; o < outer; ++o) {
-        std::int64_t oa = 0, ob = 0;
-        for (size_t k = 0; k + 1 < rank; ++k) {
-            oa += index[k] * sa[k];
-            ob += index[k] * sb[k];
-        }
-        float* dst = out + o * inner;
-        const float* pa = a + oa;
-        const float* pb = b + ob;
-        if (ia == 1 && ib == 1)
-            for (std::int64_t x = 0; x < inner; ++x) dst[x] = op(pa[x], pb[x]);
-        else if (ia == 1 && ib == 0)
-            for (std::int64_t x = 0; x < inner; ++x) dst[x] = op(pa[x], pb[0]);
-        else
-            for (std::int64_t x = 0; x < inner; ++x) dst[x] = op(pa[x * ia], pb[x * ib]);
-        for (int k = static_cast<int>(rank) - 2; k >= 0; --k) {
-            if (++index[k] < d[k]) break;
-            index[k] = 0;
-        }
-    }
-}
-
-// Copies of data movement (also used on int64 shape constants).
-template <class T>
-void transpose_kernel(const T* in, const Dims& dims, const Dims& perm, T* out) {
-    const size_t rank = dims.size();
-    const Dims in_strides = row_strides(dims);
-    Dims out_dims(rank), stride(rank);
-    for (size_t k = 0; k < rank; ++k) {
-        out_dims[k] = dims[perm[k]];
-        stride[k] = in_strides[perm[k]];
-    }
-    const std::int64_t n = count(out_dims);
-    if (n == 0) return;
-    std::array<std::int64_t, 6> index{};  // rank <= 6 (plain_tag)
-    std::int64_t offset = 0;
-    for (std::int64_t o = 0; o < n; ++o) {
-        out[o] = in[offset];
-        for (int k = static_cast<int>(rank) - 1; k >= 0; --k) {
-            offset += stride[k];
-            if (++index[k] < out_dims[k]) break;
-            offset -= stride[k] * out_dims[k];
-            index[k] = 0;
-        }
-    }
-}
-
-// out = in[..., start : start + length : step along axis, ...]
-template <class T>
-void slice_kernel(const T* in, const Dims& dims, int axis, std::int64_t start, std::int64_t length, std::int64_t step,
-                  T* out) {
-    std::int64_t outer = 1, inner = 1;
-    for (int k = 0; k < axis; ++k) outer *= dims[k];
-    for (size_t k = axis + 1; k < dims.size(); ++k) inner *= dims[k];
-    if (step == 1) {  // one contiguous run per outer index
-        for (std::int64_t o = 0; o < outer; ++o)
-            std::copy_n(in + (o * dims[axis] + start) * inner, length * inner, out + o * length * inner);
-        return;
-    }
-    for (std::int64_t o = 0; o < outer; ++o)
-        for (std::int64_t j = 0; j < length; ++j)
-            std::copy_n(in + (o * dims[axis] + start + j * step) * inner, inner, out + (o * length + j) * inner);
-}
-
-// Concatenation along axis of parts (pointer, extent along axis).
-template <class T>
-void concat_kernel(const std::vector<std::pair<const T*, std::int64_t>>& parts, const Dims& out_dims, int axis, T* out) {
-    std::int64_t outer = 1, inner = 1;
-    for (int k = 0; k < axis; ++k) outer *= out_dims[k];
-    for (size_t k = axis + 1; k < out_dims.size(); ++k) inner *= out_dims[k];
-    for (std::int64_t o = 0; o < outer; ++o)
-        for (const auto& [data, extent] : parts) {
-            out = std::copy_n(data + o * extent * inner, extent * inner, out);
-        }
-}
-
-// ---- depthwise convolution on NHWC tensors ----
-
-enum class Activation { none, relu, prelu };
-
-struct DepthwiseShape {
-    std::int64_t batch, channels, height, width, out_height, out_width;
-    std::int64_t kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left;
-};
-
-// 16 channels as one vector (GCC vector extension: one zmm register in the AVX-512 clone of
-// depthwise_nhwc, two ymm in the AVX2 one); loads and stores go through memcpy (unaligned). A plain
-// loop over 16 floats was not vectorised by GCC 12, hence the explicit type.
-// (-Wpsabi: GCC notes that returning a 64-byte vector differs between targets; these helpers are
-// always inlined within this file, so no call crosses that boundary.)
-#pragma GCC diagnostic ignored "-Wpsabi"
-typedef float Lanes __attribute__((vector_size(64)));
-constexpr std::int64_t kLanes = 16;
-
-__attribute__((always_inline)) inline Lanes load_lanes(const float* p) {
-    Lanes v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-
-// 3x3 depthwise convolution over NHWC tensors whose channel count is a multiple of 16. For each
-// group of 16 channels the nine taps, the bias and the PReLU slopes stay in registers while the
-// output pixels are swept; pixels whose window lies inside the image skip the bounds checks.
-// Summation per output: bias, then the taps in row-major order.
-// input_slope (may be null): a PReLU applied to the input as it is read (the PReLU between
-// MobileFaceNet's expanding 1x1 convolution and this one, fused here to save a pass over the
-// largest tensors).
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void depthwise3x3_nhwc(const float* in, float* dst, const DepthwiseShape& s, const float* taps, const float* bias,
-                       Activation activation, const float* slope, const float* input_slope) {
-    const std::int64_t C = s.channels, row = s.width * C;
-    const Lanes zero = {};
-    // Output columns [x_lo, x_hi) and rows [y_lo, y_hi) read only pixels inside the input.
-    const auto first_inside = [](std::int64_t pad, std::int64_t stride) { return (pad + stride - 1) / stride; };
-    const auto end_inside = [](std::int64_t size, std::int64_t pad, std::int64_t stride, std::int64_t out) {
-        const std::int64_t last = size - 3 + pad;  // largest start (plus pad) with the window inside
-        return last < 0 ? 0 : std::min(out, last / stride + 1);
-    };
-    const std::int64_t x_lo = std::min(first_inside(s.pad_left, s.stride_w), s.out_width);
-    const std::int64_t x_hi = std::max(x_lo, end_inside(s.width, s.pad_left, s.stride_w, s.out_width));
-    const std::int64_t y_lo = std::min(first_inside(s.pad_top, s.stride_h), s.out_height);
-    const std::int64_t y_hi = std::max(y_lo, end_inside(s.height, s.pad_top, s.stride_h, s.out_height));
-    for (std::int64_t n = 0; n < s.batch; ++n) {
-        const float* image = in + n * s.height * row;
-        float* out_image = dst + n * s.out_height * s.out_width * C;
-        // Row by row, each row's channels in groups of 16, so the three input rows a row reads are
-        // reused from cache across the groups.
-        for (std::int64_t oy = 0; oy < s.out_height; ++oy) {
-            for (std::int64_t c0 = 0; c0 < C; c0 += kLanes) {
-                Lanes w[9];
-                for (int t = 0; t < 9; ++t) w[t] = load_lanes(taps + t * C + c0);
-                const Lanes b = load_lanes(bias + c0);
-                const Lanes a = slope != nullptr ? load_lanes(slope + c0) : zero;
-                const Lanes in_a = input_slope != nullptr ? load_lanes(input_slope + c0) : zero;
-                // (Every lambda here is always_inline: a lambda is compiled for the default target,
-                // not for this clone's, unless it is inlined into it.)
-                // The input as read: as is, or through the input PReLU (x >= 0 ? x : x * slope).
-                const auto plain_input = [](const float* p, const Lanes&) __attribute__((always_inline)) { return load_lanes(p); };
-                const auto prelu_input = [&zero](const float* p, const Lanes& slope_lanes) __attribute__((always_inline)) {
-                    const Lanes v = load_lanes(p);
-                    return v >= zero ? v : v * slope_lanes;
-                };
-                const auto finish = [&](Lanes acc, float* out) __attribute__((always_inline)) {
-                    if (activation == Activation::relu)
-                        acc = acc > zero ? acc : zero;
-                    else if (activation == Activation::prelu)
-                        acc = acc >= zero ? acc : acc * a;
-                    std::memcpy(out + c0, &acc, sizeof acc);
-                };
-                const auto sweep = [&](const auto& read) __attribute__((always_inline)) {
-                    const auto border = [&](std::int64_t oy, std::int64_t ox) __attribute__((always_inline)) {
-                        Lanes acc = b;
-                        for (int ky = 0; ky < 3; ++ky) {
-                            const std::int64_t iy = oy * s.stride_h - s.pad_top + ky;
-                            if (iy < 0 || iy >= s.height) continue;
-                            for (int kx = 0; kx < 3; ++kx) {
-                                const std::int64_t ix = ox * s.stride_w - s.pad_left + kx;
-                                if (ix < 0 || ix >= s.width) continue;
-                                acc += read(image + iy * row + ix * C + c0, in_a) * w[ky * 3 + kx];
-                            }
-                        }
-                        finish(acc, out_image + (oy * s.out_width + ox) * C);
-                    };
-                    {
-                        if (oy < y_lo || oy >= y_hi) {
-                            for (std::int64_t ox = 0; ox < s.out_width; ++ox) border(oy, ox);
-                            return;
-                        }
-                        for (std::int64_t ox = 0; ox < x_lo; ++ox) border(oy, ox);
-                        const float* top = image + (oy * s.stride_h - s.pad_top) * row + c0;
-                        for (std::int64_t ox = x_lo; ox < x_hi; ++ox) {
-                            const float* p = top + (ox * s.stride_w - s.pad_left) * C;
-                            Lanes acc = b;
-                            acc += read(p, in_a) * w[0];
-                            acc += read(p + C, in_a) * w[1];
-                            acc += read(p + 2 * C, in_a) * w[2];
-                            acc += read(p + row, in_a) * w[3];
-                            acc += read(p + row + C, in_a) * w[4];
-                            acc += read(p + row + 2 * C, in_a) * w[5];
-                            acc += read(p + 2 * row, in_a) * w[6];
-                            acc += read(p + 2 * row + C, in_a) * w[7];
-                            acc += read(p + 2 * row + 2 * C, in_a) * w[8];
-                            finish(acc, out_image + (oy * s.out_width + ox) * C);
-                        }
-                        for (std::int64_t ox = x_hi; ox < s.out_width; ++ox) border(oy, ox);
-                    }
-                };
-                if (input_slope != nullptr)
-                    sweep(prelu_input);
-                else
-                    sweep(plain_input);
-            }
-        }
-    }
 }
 
 // ---- the plan ----
@@ -511,6 +256,16 @@ private:
         memory m(want, engine());
         add_reorder(v.mem, m);
         return m;
+    }
+
+    // Constant data (laid out as `given`) copied once into a buffer of the layout a primitive wants.
+    static memory constant_in(const memory::desc& want, const memory::desc& given, const std::vector<float>& data) {
+        memory from(given, engine(), const_cast<float*>(data.data()));  // only read
+        memory to(want, engine());
+        dnnl::stream stream(engine());
+        dnnl::reorder(from, to).execute(stream, from, to);
+        stream.wait();
+        return to;
     }
 
     void add_reorder(const memory& from, const memory& to) {
@@ -780,11 +535,7 @@ private:
         }
 
         // Weights and bias in the primitive's layout, once.
-        memory given(memory::desc(weight_dims, dt::f32, weight_tag), engine(), weights.data());
-        memory weights_mem(pd.weights_desc(), engine());
-        dnnl::stream stream(engine());
-        dnnl::reorder(given, weights_mem).execute(stream, given, weights_mem);
-        stream.wait();
+        const memory weights_mem = constant_in(pd.weights_desc(), memory::desc(weight_dims, dt::f32, weight_tag), weights);
         memory bias_mem(pd.bias_desc(), engine());
         std::memcpy(bias_mem.get_data_handle(), bias.data(), bias.size() * sizeof(float));
 
@@ -830,7 +581,7 @@ private:
         const Dims& wd = w->second.dims;
         const std::int64_t channels = input_dims[1];
         return attr.integer("group", 1) == channels && wd[0] == channels && wd[1] == 1 && wd[2] == 3 && wd[3] == 3 &&
-               channels % kLanes == 0 && attr.integers("dilations", {1, 1}) == Dims{1, 1} &&
+               channels % kDepthwiseLanes == 0 && attr.integers("dilations", {1, 1}) == Dims{1, 1} &&
                attr.text("auto_pad", "NOTSET") == "NOTSET";
     }
 
@@ -930,11 +681,7 @@ private:
         const dnnl::prelu_forward::desc desc(dnnl::prop_kind::forward_inference, x.mem.get_desc(),
                                              memory::desc(slope_dims, dt::f32, tag::any));
         const dnnl::prelu_forward::primitive_desc pd(desc, user_scratchpad(), engine());
-        memory given(plain_desc(slope_dims), engine(), slope.f.data());
-        memory weights(pd.weights_desc(), engine());
-        dnnl::stream stream(engine());
-        dnnl::reorder(given, weights).execute(stream, given, weights);
-        stream.wait();
+        const memory weights = constant_in(pd.weights_desc(), plain_desc(slope_dims), slope.f);
         Value& out = runtime_output(node.output(0), x.dims, pd.dst_desc());
         add_primitive(dnnl::prelu_forward(pd), {{DNNL_ARG_SRC, x.mem}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, out.mem}},
                       pd.scratchpad_desc());
@@ -957,11 +704,7 @@ private:
                                                      memory::desc({n, kdim}, dt::f32, tag::any),
                                                      memory::desc({n}, dt::f32, tag::x), plain_desc({m, n}));
         const dnnl::inner_product_forward::primitive_desc pd(desc, user_scratchpad(), engine());
-        memory given(plain_desc({n, kdim}), engine(), weights.data());
-        memory weights_mem(pd.weights_desc(), engine());
-        dnnl::stream stream(engine());
-        dnnl::reorder(given, weights_mem).execute(stream, given, weights_mem);
-        stream.wait();
+        const memory weights_mem = constant_in(pd.weights_desc(), plain_desc({n, kdim}), weights);
         memory bias_mem(pd.bias_desc(), engine());
         std::memcpy(bias_mem.get_data_handle(), bias.data(), bias.size() * sizeof(float));
         const memory src = in_layout(a, pd.src_desc());

@@ -1,0 +1,122 @@
+// The depthwise convolution kernel of cpu_kernels.hpp.
+#include "inference/cpu_kernels.hpp"
+
+#include <cstring>
+
+namespace faceproof::cpu {
+namespace {
+
+// 16 channels as one vector (GCC vector extension: one zmm register in the AVX-512 clone of
+// depthwise3x3_nhwc, two ymm in the AVX2 one); loads and stores go through memcpy (unaligned). A plain
+// loop over 16 floats was not vectorised by GCC 12, hence the explicit type.
+// (-Wpsabi: GCC notes that returning a 64-byte vector differs between targets; these helpers are
+// always inlined within this file, so no call crosses that boundary.)
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float Lanes __attribute__((vector_size(64)));
+constexpr std::int64_t kLanes = kDepthwiseLanes;
+
+__attribute__((always_inline)) inline Lanes load_lanes(const float* p) {
+    Lanes v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+}  // namespace
+
+// 3x3 depthwise convolution over NHWC tensors whose channel count is a multiple of 16. For each
+// group of 16 channels the nine taps, the bias and the PReLU slopes stay in registers while the
+// output pixels are swept; pixels whose window lies inside the image skip the bounds checks.
+// Summation per output: bias, then the taps in row-major order.
+// input_slope (may be null): a PReLU applied to the input as it is read (the PReLU between
+// MobileFaceNet's expanding 1x1 convolution and this one, fused here to save a pass over the
+// largest tensors).
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void depthwise3x3_nhwc(const float* in, float* dst, const DepthwiseShape& s, const float* taps, const float* bias,
+                       Activation activation, const float* slope, const float* input_slope) {
+    const std::int64_t C = s.channels, row = s.width * C;
+    const Lanes zero = {};
+    // Output columns [x_lo, x_hi) and rows [y_lo, y_hi) read only pixels inside the input.
+    const auto first_inside = [](std::int64_t pad, std::int64_t stride) { return (pad + stride - 1) / stride; };
+    const auto end_inside = [](std::int64_t size, std::int64_t pad, std::int64_t stride, std::int64_t out) {
+        const std::int64_t last = size - 3 + pad;  // largest start (plus pad) with the window inside
+        return last < 0 ? 0 : std::min(out, last / stride + 1);
+    };
+    const std::int64_t x_lo = std::min(first_inside(s.pad_left, s.stride_w), s.out_width);
+    const std::int64_t x_hi = std::max(x_lo, end_inside(s.width, s.pad_left, s.stride_w, s.out_width));
+    const std::int64_t y_lo = std::min(first_inside(s.pad_top, s.stride_h), s.out_height);
+    const std::int64_t y_hi = std::max(y_lo, end_inside(s.height, s.pad_top, s.stride_h, s.out_height));
+    for (std::int64_t n = 0; n < s.batch; ++n) {
+        const float* image = in + n * s.height * row;
+        float* out_image = dst + n * s.out_height * s.out_width * C;
+        // Row by row, each row's channels in groups of 16, so the three input rows a row reads are
+        // reused from cache across the groups.
+        for (std::int64_t oy = 0; oy < s.out_height; ++oy) {
+            for (std::int64_t c0 = 0; c0 < C; c0 += kLanes) {
+                Lanes w[9];
+                for (int t = 0; t < 9; ++t) w[t] = load_lanes(taps + t * C + c0);
+                const Lanes b = load_lanes(bias + c0);
+                const Lanes a = slope != nullptr ? load_lanes(slope + c0) : zero;
+                const Lanes in_a = input_slope != nullptr ? load_lanes(input_slope + c0) : zero;
+                // (Every lambda here is always_inline: a lambda is compiled for the default target,
+                // not for this clone's, unless it is inlined into it.)
+                // The input as read: as is, or through the input PReLU (x >= 0 ? x : x * slope).
+                const auto plain_input = [](const float* p, const Lanes&) __attribute__((always_inline)) { return load_lanes(p); };
+                const auto prelu_input = [&zero](const float* p, const Lanes& slope_lanes) __attribute__((always_inline)) {
+                    const Lanes v = load_lanes(p);
+                    return v >= zero ? v : v * slope_lanes;
+                };
+                const auto finish = [&](Lanes acc, float* out) __attribute__((always_inline)) {
+                    if (activation == Activation::relu)
+                        acc = acc > zero ? acc : zero;
+                    else if (activation == Activation::prelu)
+                        acc = acc >= zero ? acc : acc * a;
+                    std::memcpy(out + c0, &acc, sizeof acc);
+                };
+                const auto sweep = [&](const auto& read) __attribute__((always_inline)) {
+                    const auto border = [&](std::int64_t oy, std::int64_t ox) __attribute__((always_inline)) {
+                        Lanes acc = b;
+                        for (int ky = 0; ky < 3; ++ky) {
+                            const std::int64_t iy = oy * s.stride_h - s.pad_top + ky;
+                            if (iy < 0 || iy >= s.height) continue;
+                            for (int kx = 0; kx < 3; ++kx) {
+                                const std::int64_t ix = ox * s.stride_w - s.pad_left + kx;
+                                if (ix < 0 || ix >= s.width) continue;
+                                acc += read(image + iy * row + ix * C + c0, in_a) * w[ky * 3 + kx];
+                            }
+                        }
+                        finish(acc, out_image + (oy * s.out_width + ox) * C);
+                    };
+                    {
+                        if (oy < y_lo || oy >= y_hi) {
+                            for (std::int64_t ox = 0; ox < s.out_width; ++ox) border(oy, ox);
+                            return;
+                        }
+                        for (std::int64_t ox = 0; ox < x_lo; ++ox) border(oy, ox);
+                        const float* top = image + (oy * s.stride_h - s.pad_top) * row + c0;
+                        for (std::int64_t ox = x_lo; ox < x_hi; ++ox) {
+                            const float* p = top + (ox * s.stride_w - s.pad_left) * C;
+                            Lanes acc = b;
+                            acc += read(p, in_a) * w[0];
+                            acc += read(p + C, in_a) * w[1];
+                            acc += read(p + 2 * C, in_a) * w[2];
+                            acc += read(p + row, in_a) * w[3];
+                            acc += read(p + row + C, in_a) * w[4];
+                            acc += read(p + row + 2 * C, in_a) * w[5];
+                            acc += read(p + 2 * row, in_a) * w[6];
+                            acc += read(p + 2 * row + C, in_a) * w[7];
+                            acc += read(p + 2 * row + 2 * C, in_a) * w[8];
+                            finish(acc, out_image + (oy * s.out_width + ox) * C);
+                        }
+                        for (std::int64_t ox = x_hi; ox < s.out_width; ++ox) border(oy, ox);
+                    }
+                };
+                if (input_slope != nullptr)
+                    sweep(prelu_input);
+                else
+                    sweep(plain_input);
+            }
+        }
+    }
+}
+
+}  // namespace faceproof::cpu
