@@ -1,9 +1,9 @@
 // A lean executor for the ONNX models faceproof ships: the graph is read once (Debian's
 // libonnx protobuf types), its shape computations are folded for the input shape in use, and the
-// remaining operators run as oneDNN primitives in oneDNN's own (blocked) layouts, with batch
-// normalisation folded into convolutions and ReLU / PReLU / residual Add fused into them as
-// post-ops; the few small operators oneDNN has no primitive for (Transpose, Reshape, Slice,
-// Softmax, Gemm, ...) run as plain loops on plain tensors.
+// remaining operators run as oneDNN primitives in oneDNN's own layouts — batch normalisation and
+// constant scales folded into convolutions, ReLU and the residual Add fused into them — plus our
+// NHWC depthwise convolution with (P)ReLU fused and plain loops for the few small operators oneDNN
+// has no primitive for (Transpose, Slice, Softmax, box decoding arithmetic; cpu_kernels.hpp).
 //
 // Supported: the operators of the six shipped models (opset 9) — any other operator, or an
 // attribute outside what those models use, is refused with Error{internal} naming it, at load.
