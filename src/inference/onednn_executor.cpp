@@ -189,11 +189,12 @@ public:
     void run(const cv::Mat& input, std::vector<cv::Mat>& outputs) override {
         if (input.type() != CV_32F || !input.isContinuous())
             throw Error(ErrorCode::internal, "onednn executor: input must be a continuous float blob");
+        // Before the plan is built: oneDNN fixes a primitive's thread count when it is created.
+        one_openmp_thread();
         Dims shape(input.size.p, input.size.p + input.dims);
         auto it = plans_.find(shape);
         if (it == plans_.end()) it = plans_.emplace(shape, build(shape)).first;
         Plan& plan = it->second;
-        one_openmp_thread();
         std::memcpy(plan.input.get_data_handle(), input.ptr<float>(), input.total() * sizeof(float));
         dnnl::stream stream(engine());
         for (Step& step : plan.steps) {
