@@ -11,19 +11,16 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
-#include <limits>
 #include <map>
 #include <numeric>
-#include <optional>
 #include <unordered_map>
-
-#include <dlfcn.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
 #include <onnx/onnx_pb.h>
 
 #include "faceproof/error.hpp"
 #include "inference/cpu_kernels.hpp"
+#include "inference/onednn_runtime.hpp"
 
 namespace faceproof {
 namespace {
@@ -33,19 +30,7 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-dnnl::engine& engine() {
-    static dnnl::engine e(dnnl::engine::kind::cpu, 0);
-    return e;
-}
-
-// oneDNN runs on OpenMP (libgomp); one thread per call, so that oneDNN never starts threads of
-// its own next to the service's workers (one executor per worker thread). Looked up at run time:
-// our own code needs no OpenMP flags.
-void one_openmp_thread() {
-    using Fn = void (*)(int);
-    static const Fn fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
-    if (fn != nullptr) fn(1);
-}
+dnnl::engine& engine() { return onednn_engine(); }
 
 tag plain_tag(size_t rank) {
     switch (rank) {
@@ -189,8 +174,7 @@ public:
     void run(const cv::Mat& input, std::vector<cv::Mat>& outputs) override {
         if (input.type() != CV_32F || !input.isContinuous())
             throw Error(ErrorCode::internal, "onednn executor: input must be a continuous float blob");
-        // Before the plan is built: oneDNN fixes a primitive's thread count when it is created.
-        one_openmp_thread();
+        use_one_openmp_thread();  // before the plan is built (see onednn_runtime.hpp)
         Dims shape(input.size.p, input.size.p + input.dims);
         auto it = plans_.find(shape);
         if (it == plans_.end()) it = plans_.emplace(shape, build(shape)).first;
@@ -537,8 +521,7 @@ private:
 
         // Weights and bias in the primitive's layout, once.
         const memory weights_mem = constant_in(pd.weights_desc(), memory::desc(weight_dims, dt::f32, weight_tag), weights);
-        memory bias_mem(pd.bias_desc(), engine());
-        std::memcpy(bias_mem.get_data_handle(), bias.data(), bias.size() * sizeof(float));
+        const memory bias_mem = constant_in(pd.bias_desc(), memory::desc({out_c}, dt::f32, tag::x), bias);
 
         const memory src = in_layout(x, pd.src_desc());
         memory dst;
@@ -706,8 +689,7 @@ private:
                                                      memory::desc({n}, dt::f32, tag::x), plain_desc({m, n}));
         const dnnl::inner_product_forward::primitive_desc pd(desc, user_scratchpad(), engine());
         const memory weights_mem = constant_in(pd.weights_desc(), plain_desc({n, kdim}), weights);
-        memory bias_mem(pd.bias_desc(), engine());
-        std::memcpy(bias_mem.get_data_handle(), bias.data(), bias.size() * sizeof(float));
+        const memory bias_mem = constant_in(pd.bias_desc(), memory::desc({n}, dt::f32, tag::x), bias);
         const memory src = in_layout(a, pd.src_desc());
         Value& out = runtime_output(out_name, {m, n}, pd.dst_desc());
         add_primitive(dnnl::inner_product_forward(pd),

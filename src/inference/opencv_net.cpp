@@ -21,8 +21,6 @@
 #include <mutex>
 #include <vector>
 
-#include <dlfcn.h>
-
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <opencv2/core/utility.hpp>
@@ -30,6 +28,7 @@
 #include <opencv2/dnn/layer.hpp>
 
 #include "faceproof/error.hpp"
+#include "inference/onednn_runtime.hpp"
 
 namespace faceproof {
 namespace {
@@ -102,6 +101,14 @@ void depthwise_plane(const float* src, int H, int W, float* dst, int H0, int W0,
 thread_local bool t_our_depthwise = false;
 thread_local bool t_our_permute = false;
 
+// A 2-D convolution with float 4-D weights and explicit pads and strides (no auto padding): the
+// shape both our OpenCV layers take over (each adds its own group and dilation conditions).
+bool plain_2d_convolution(const LayerParams& params, const cv::dnn::BaseConvolutionLayer& conv) {
+    return params.blobs.size() >= 1 && params.blobs[0].dims == 4 && params.blobs[0].type() == CV_32F &&
+           conv.kernel_size.size() == 2 && conv.padMode.empty() && conv.pads_begin.size() == 2 &&
+           conv.pads_end.size() == 2 && conv.strides.size() == 2;
+}
+
 class DepthwiseConvolution final : public cv::dnn::Layer {
 public:
     DepthwiseConvolution(const LayerParams& params, cv::Ptr<cv::dnn::BaseConvolutionLayer> opencv)
@@ -127,10 +134,8 @@ public:
         cv::Ptr<cv::dnn::BaseConvolutionLayer> conv = cv::dnn::ConvolutionLayer::create(params);
         if (!t_our_depthwise) return conv;
         const int group = params.get<int>("group", 1);
-        const bool plain = params.blobs.size() >= 1 && params.blobs[0].dims == 4 && params.blobs[0].type() == CV_32F &&
-                           group > 1 && params.blobs[0].size[0] == group && params.blobs[0].size[1] == 1 &&
-                           conv->kernel_size.size() == 2 && conv->padMode.empty() && conv->pads_begin.size() == 2 &&
-                           conv->pads_end.size() == 2 && conv->strides.size() == 2 &&
+        const bool plain = plain_2d_convolution(params, *conv) && group > 1 && params.blobs[0].size[0] == group &&
+                           params.blobs[0].size[1] == 1 &&
                            std::all_of(conv->dilations.begin(), conv->dilations.end(), [](size_t d) { return d == 1; });
         if (!plain) return conv;
         return cv::makePtr<DepthwiseConvolution>(params, conv);
@@ -220,19 +225,6 @@ private:
 // 4.3), on one thread much faster (README "Speed").
 thread_local bool t_our_dense = false;
 
-dnnl::engine& dnnl_engine() {
-    static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-    return engine;
-}
-
-// omp_set_num_threads of the OpenMP runtime oneDNN is linked against (libgomp), looked up at run
-// time so that our own code needs no OpenMP flags.
-void set_openmp_threads(int threads) {
-    using Fn = void (*)(int);
-    static const Fn fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
-    if (fn != nullptr) fn(threads);
-}
-
 class DnnlConvolution final : public cv::dnn::Layer {
 public:
     DnnlConvolution(const LayerParams& params, cv::Ptr<cv::dnn::BaseConvolutionLayer> opencv)
@@ -258,10 +250,8 @@ public:
         cv::Ptr<cv::dnn::Layer> other = DepthwiseConvolution::create(params);
         if (!t_our_dense) return other;
         cv::Ptr<cv::dnn::BaseConvolutionLayer> conv = other.dynamicCast<cv::dnn::BaseConvolutionLayer>();
-        const bool plain = conv && params.get<int>("group", 1) == 1 && params.blobs.size() >= 1 &&
-                           params.blobs[0].dims == 4 && params.blobs[0].type() == CV_32F &&
-                           conv->kernel_size.size() == 2 && conv->padMode.empty() && conv->pads_begin.size() == 2 &&
-                           conv->pads_end.size() == 2 && conv->strides.size() == 2 && conv->dilations.size() == 2;
+        const bool plain = conv && params.get<int>("group", 1) == 1 && plain_2d_convolution(params, *conv) &&
+                           conv->dilations.size() == 2;
         if (!plain) return other;
         return cv::makePtr<DnnlConvolution>(params, conv);
     }
@@ -300,7 +290,7 @@ public:
 
     // The oneDNN primitive for the shapes of finalize, and the weights in its layout.
     void build() {
-        set_openmp_threads(1);
+        use_one_openmp_thread();
         using dnnl::memory;
         using tag = memory::format_tag;
         using dt = memory::data_type;
@@ -310,7 +300,7 @@ public:
         const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
                                                    dnnl::algorithm::convolution_direct, src, weights, bias, dst,
                                                    strides_, dilations_, pads_begin_, pads_end_);
-        dnnl::engine& engine = dnnl_engine();
+        dnnl::engine& engine = onednn_engine();
         // Scratchpad memory of our own (thread-local, see forward): the library's global one is
         // sized on the thread that creates the primitive, and a network built on one thread and
         // run on another overran it (crash in the server's workers).
@@ -334,8 +324,8 @@ public:
         inputs_arr.getMatVector(inputs);
         outputs_arr.getMatVector(outputs);
         CV_Assert(inputs[0].isContinuous() && outputs[0].isContinuous());
-        set_openmp_threads(1);
-        dnnl::engine& engine = dnnl_engine();
+        use_one_openmp_thread();
+        dnnl::engine& engine = onednn_engine();
         dnnl::memory src(pd_.src_desc(), engine, inputs[0].ptr<float>());
         dnnl::memory dst(pd_.dst_desc(), engine, outputs[0].ptr<float>());
         const dnnl::memory::desc scratch_desc = pd_.scratchpad_desc();
