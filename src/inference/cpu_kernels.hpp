@@ -127,6 +127,15 @@ void transpose_kernel(const T* in, const Dims& dims, const Dims& perm, T* out) {
     }
 }
 
+// n elements from in to out: short runs (fr_detect's tail slices and concatenates runs of 2 floats
+// 4,420 times) as a plain loop rather than a memmove call each.
+template <class T>
+T* copy_run(const T* in, std::int64_t n, T* out) {
+    if (n > 16) return std::copy_n(in, n, out);
+    for (std::int64_t j = 0; j < n; ++j) out[j] = in[j];
+    return out + n;
+}
+
 // out = in[..., start : start + length : step along axis, ...]
 template <class T>
 void slice_kernel(const T* in, const Dims& dims, int axis, std::int64_t start, std::int64_t length, std::int64_t step,
@@ -136,12 +145,12 @@ void slice_kernel(const T* in, const Dims& dims, int axis, std::int64_t start, s
     for (size_t k = axis + 1; k < dims.size(); ++k) inner *= dims[k];
     if (step == 1) {  // one contiguous run per outer index
         for (std::int64_t o = 0; o < outer; ++o)
-            std::copy_n(in + (o * dims[axis] + start) * inner, length * inner, out + o * length * inner);
+            copy_run(in + (o * dims[axis] + start) * inner, length * inner, out + o * length * inner);
         return;
     }
     for (std::int64_t o = 0; o < outer; ++o)
         for (std::int64_t j = 0; j < length; ++j)
-            std::copy_n(in + (o * dims[axis] + start + j * step) * inner, inner, out + (o * length + j) * inner);
+            copy_run(in + (o * dims[axis] + start + j * step) * inner, inner, out + (o * length + j) * inner);
 }
 
 // Concatenation along axis of parts (pointer, extent along axis).
@@ -152,7 +161,7 @@ void concat_kernel(const std::vector<std::pair<const T*, std::int64_t>>& parts, 
     for (size_t k = axis + 1; k < out_dims.size(); ++k) inner *= out_dims[k];
     for (std::int64_t o = 0; o < outer; ++o)
         for (const auto& [data, extent] : parts) {
-            out = std::copy_n(data + o * extent * inner, extent * inner, out);
+            out = copy_run(data + o * extent * inner, extent * inner, out);
         }
 }
 
