@@ -207,6 +207,34 @@ TEST(OnednnExecutor, ExecutorsOnTwoThreadsAgreeWithOneAlone) {
     EXPECT_EQ(mismatches[1], 0);
 }
 
+// A network's own input buffer (written in place, no copy at run) gives the results of a separate
+// input blob, on both backends, across shapes and repeated runs.
+TEST(Network, InputBufferRunsLikeASeparateInput) {
+    const std::string problem = fptest::models_problem();
+    if (!problem.empty()) GTEST_FAIL() << problem;
+    for (fp::InferenceBackend backend : {fp::InferenceBackend::onednn, fp::InferenceBackend::opencv}) {
+        const auto network = fp::open_network(*fptest::shared_models(), "fr_detect", {"boxes", "scores"}, backend);
+        for (int round = 0; round < 3; ++round) {
+            cv::Mat separate(std::vector<int>{1, 3, 240, 320}, CV_32F);
+            cv::RNG(40 + round).fill(separate, cv::RNG::UNIFORM, -1.f, 1.f);
+            std::vector<cv::Mat> expected, actual;
+            network->run(separate, expected);
+            for (cv::Mat& m : expected) m = m.clone();
+            cv::Mat buffer = network->input_buffer({1, 3, 240, 320});
+            ASSERT_EQ(buffer.type(), CV_32F);
+            ASSERT_EQ(buffer.total(), separate.total());
+            const uchar* own = buffer.data;
+            separate.copyTo(buffer);
+            ASSERT_EQ(buffer.data, own);  // written into the network's buffer, not a new one
+            network->run(buffer, actual);
+            ASSERT_EQ(actual.size(), expected.size());
+            for (size_t k = 0; k < expected.size(); ++k)
+                EXPECT_EQ(cv::norm(expected[k].reshape(1, 1), actual[k].reshape(1, 1), cv::NORM_INF), 0)
+                    << fp::to_string(backend) << " round " << round << " output " << k;
+        }
+    }
+}
+
 TEST(InferenceBackend, ParsesItsNamesAndRefusesOthers) {
     EXPECT_EQ(fp::parse_inference_backend("onednn"), fp::InferenceBackend::onednn);
     EXPECT_EQ(fp::parse_inference_backend("opencv"), fp::InferenceBackend::opencv);

@@ -51,8 +51,7 @@ double bins_to_degrees(const cv::Mat& logits) {
 class OnnxHeadPoseEstimator final : public HeadPoseEstimator {
 public:
     explicit OnnxHeadPoseEstimator(const ModelSet& models)
-        : net_(open_network(models, "fr_pose", {"output", "617", "618"})),  // yaw, pitch, roll
-          input_(std::vector<int>{1, 3, kSide, kSide}, CV_32F) {}
+        : net_(open_network(models, "fr_pose", {"output", "617", "618"})) {}  // yaw, pitch, roll
 
     HeadPose estimate(const cv::Mat& bgr, const Face& face) override {
         if (bgr.empty() || bgr.type() != CV_8UC3)
@@ -60,6 +59,7 @@ public:
         if (face.box.width <= 1 || face.box.height <= 1)
             throw Error(ErrorCode::invalid_argument, "head pose: face box is empty");
         const cv::Mat upright = rotate_clockwise(bgr, face.rotation);
+        input_ = net_->input_buffer({1, 3, kSide, kSide});
         fill(upright, box_to_rotated(face.box, bgr.size(), face.rotation));
         std::vector<cv::Mat> outputs;
         net_->run(input_, outputs);
@@ -93,7 +93,7 @@ private:
     }
 
     std::unique_ptr<Network> net_;
-    cv::Mat input_;
+    cv::Mat input_;  // the network's own input buffer (Network::input_buffer)
     cv::Mat crop_;
 };
 

@@ -68,8 +68,7 @@ struct Candidate {
 class RfbFaceDetector final : public FaceDetector {
 public:
     RfbFaceDetector(const ModelSet& models, const DetectorOptions& options)
-        : net_(open_network(models, "fr_detect", {"boxes", "scores"})), options_(options),
-          input_(std::vector<int>{1, 3, kInputHeight, kInputWidth}, CV_32F) {}
+        : net_(open_network(models, "fr_detect", {"boxes", "scores"})), options_(options) {}
 
     std::vector<Face> detect(const cv::Mat& bgr, int rotation) override {
         if (bgr.empty() || bgr.type() != CV_8UC3)
@@ -133,8 +132,9 @@ private:
         cv::Mat canvas(kInputHeight, kInputWidth, CV_8UC3, cv::Scalar(127, 127, 127));
         cv::resize(view, canvas(cv::Rect({0, 0}, scaled)), scaled, 0, 0,
                    scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-        fill_input(canvas);
-        net_->run(input_, outputs_);
+        cv::Mat input = net_->input_buffer({1, 3, kInputHeight, kInputWidth});
+        fill_input(canvas, input);
+        net_->run(input, outputs_);
 
         const cv::Mat& boxes = outputs_[0];
         const cv::Mat& scores = outputs_[1];
@@ -155,10 +155,10 @@ private:
         return found;
     }
 
-    // RGB planes, (x - 127) / 128, written straight into the reused input blob.
-    void fill_input(const cv::Mat& canvas) {
+    // RGB planes, (x - 127) / 128, written straight into the network's input buffer.
+    static void fill_input(const cv::Mat& canvas, cv::Mat& input) {
         const int plane = kInputWidth * kInputHeight;
-        float* r = input_.ptr<float>();
+        float* r = input.ptr<float>();
         float* g = r + plane;
         float* bl = g + plane;
         for (int y = 0; y < kInputHeight; ++y) {
@@ -189,7 +189,6 @@ private:
 
     std::unique_ptr<Network> net_;
     DetectorOptions options_;
-    cv::Mat input_;
     std::vector<cv::Mat> outputs_;
 };
 

@@ -17,7 +17,6 @@ class OnnxEmbedder final : public Embedder {
 public:
     OnnxEmbedder(const ModelSet& models, const EmbedderOptions& options)
         : net_(open_network(models, "fr_feature")), options_(options),
-          input_(std::vector<int>{options.flip_fusion ? 2 : 1, 3, kSide, kSide}, CV_32F),
           model_sha256_(model_info("fr_feature").sha256) {
         model_id_ = std::string("fr_feature/arcface112") + (options.rgb ? "-rgb" : "-bgr") +
                     (options.flip_fusion ? "+flip" : "");
@@ -26,6 +25,7 @@ public:
     Template embed(const cv::Mat& aligned, double* feature_norm) override {
         if (aligned.rows != kSide || aligned.cols != kSide || aligned.type() != CV_8UC3)
             throw Error(ErrorCode::invalid_argument, "embed: expected an aligned 112x112 BGR crop");
+        input_ = net_->input_buffer({options_.flip_fusion ? 2 : 1, 3, kSide, kSide});
         fill(aligned, 0, false);
         if (options_.flip_fusion) fill(aligned, 1, true);
         net_->run(input_, outputs_);
@@ -70,7 +70,7 @@ private:
     std::unique_ptr<Network> net_;
     std::vector<cv::Mat> outputs_;
     EmbedderOptions options_;
-    cv::Mat input_;
+    cv::Mat input_;  // the network's own input buffer (Network::input_buffer)
     std::string model_id_;
     std::string model_sha256_;
 };

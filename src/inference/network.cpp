@@ -28,6 +28,13 @@ public:
             throw Error(ErrorCode::internal, "model " + name_ + ": oneDNN failed: " + e.what());
         }
     }
+    cv::Mat input_buffer(const std::vector<int>& shape) override {
+        try {
+            return executor_->input_buffer(shape);
+        } catch (const dnnl::error& e) {
+            throw Error(ErrorCode::internal, "model " + name_ + ": oneDNN failed: " + e.what());
+        }
+    }
     InferenceBackend backend() const override { return InferenceBackend::onednn; }
 
 private:
@@ -50,11 +57,16 @@ public:
             throw Error(ErrorCode::internal, "model " + name_ + ": OpenCV DNN failed: " + e.what());
         }
     }
+    cv::Mat input_buffer(const std::vector<int>& shape) override {
+        input_.create(static_cast<int>(shape.size()), shape.data(), CV_32F);
+        return input_;
+    }
     InferenceBackend backend() const override { return InferenceBackend::opencv; }
 
 private:
     std::string name_;
     cv::dnn::Net net_;
+    cv::Mat input_;
     std::vector<cv::String> outputs_;
 };
 

@@ -33,6 +33,13 @@ public:
     //           failure inside the backend is Error{internal}.
     // thread safety: one instance per thread.
     virtual void run(const cv::Mat& input, std::vector<cv::Mat>& outputs) = 0;
+
+    // ensures: a CV_32F blob of `shape` to write the next input into; run() on it spares copying
+    //          the input (the oneDNN executor hands out its plan's own input buffer). Valid until
+    //          input_buffer or run is called with another shape; its contents after a run are
+    //          unspecified.
+    virtual cv::Mat input_buffer(const std::vector<int>& shape) = 0;
+
     virtual InferenceBackend backend() const = 0;
 };
 

@@ -174,12 +174,9 @@ public:
     void run(const cv::Mat& input, std::vector<cv::Mat>& outputs) override {
         if (input.type() != CV_32F || !input.isContinuous())
             throw Error(ErrorCode::internal, "onednn executor: input must be a continuous float blob");
-        use_one_openmp_thread();  // before the plan is built (see onednn_runtime.hpp)
-        Dims shape(input.size.p, input.size.p + input.dims);
-        auto it = plans_.find(shape);
-        if (it == plans_.end()) it = plans_.emplace(shape, build(shape)).first;
-        Plan& plan = it->second;
-        std::memcpy(plan.input.get_data_handle(), input.ptr<float>(), input.total() * sizeof(float));
+        Plan& plan = plan_for(Dims(input.size.p, input.size.p + input.dims));
+        if (input.data != plan.input.get_data_handle())
+            std::memcpy(plan.input.get_data_handle(), input.ptr<float>(), input.total() * sizeof(float));
         dnnl::stream stream(engine());
         for (Step& step : plan.steps) {
             if (step.plain)
@@ -196,7 +193,19 @@ public:
         }
     }
 
+    cv::Mat input_buffer(const std::vector<int>& shape) override {
+        Plan& plan = plan_for(Dims(shape.begin(), shape.end()));
+        return cv::Mat(static_cast<int>(shape.size()), shape.data(), CV_32F, plan.input.get_data_handle());
+    }
+
 private:
+    Plan& plan_for(const Dims& shape) {
+        use_one_openmp_thread();  // before the plan is built (see onednn_runtime.hpp)
+        auto it = plans_.find(shape);
+        if (it == plans_.end()) it = plans_.emplace(shape, build(shape)).first;
+        return it->second;
+    }
+
     // ---- planning helpers ----
 
     Value& value(const std::string& name) {

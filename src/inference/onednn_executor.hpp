@@ -32,6 +32,10 @@ public:
     //           stay valid until the next run. The plan for an input shape is built at its first run.
     // thread safety: one instance per thread (not reentrant); instances are independent.
     virtual void run(const cv::Mat& input, std::vector<cv::Mat>& outputs) = 0;
+
+    // ensures: the plan's own input buffer for `shape` (the plan is built if new) as a CV_32F
+    //          blob; run() on it skips the input copy. Its contents after a run are unspecified.
+    virtual cv::Mat input_buffer(const std::vector<int>& shape) = 0;
 };
 
 }  // namespace faceproof

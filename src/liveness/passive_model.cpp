@@ -35,8 +35,7 @@ cv::Rect liveness_crop_rect(const cv::Rect2f& box, cv::Size image_size, double s
 }
 
 PassiveModel::PassiveModel(const ModelSet& models, const PassiveOptions& options)
-    : net_(open_network(models, "fr_liveness")), options_(options),
-      input_(std::vector<int>{1, 3, kLivenessInputSide, kLivenessInputSide}, CV_32F) {
+    : net_(open_network(models, "fr_liveness")), options_(options) {
     if (options.live_class < 0 || options.live_class > 2)
         throw Error(ErrorCode::invalid_argument, "liveness: live class must be 0, 1 or 2");
 }
@@ -56,6 +55,7 @@ cv::Mat PassiveModel::crop(const cv::Mat& bgr, const Face& face) const {
 std::array<double, 3> PassiveModel::probabilities(const cv::Mat& bgr, const Face& face) {
     const cv::Mat crop128 = crop(bgr, face);
     constexpr int plane = kLivenessInputSide * kLivenessInputSide;
+    input_ = net_->input_buffer({1, 3, kLivenessInputSide, kLivenessInputSide});
     float* base = input_.ptr<float>(0);
     float* first = base;  // B (or R with rgb)
     float* second = base + plane;

@@ -46,7 +46,7 @@ private:
     std::unique_ptr<Network> net_;
     std::vector<cv::Mat> outputs_;
     PassiveOptions options_;
-    cv::Mat input_;
+    cv::Mat input_;  // the network's own input buffer (Network::input_buffer)
 };
 
 }  // namespace faceproof
