@@ -42,7 +42,7 @@ public:
           options_(options) {}
 
     std::vector<Face> detect(const cv::Mat& bgr, StageTimings* timings) override {
-        return detect_oriented(bgr, timings).faces;
+        return detect_oriented(bgr, timings, LandmarksFor::every_face).faces;
     }
 
     Template embed(const cv::Mat& bgr, const Face& face, StageTimings* timings) override {
@@ -51,7 +51,7 @@ public:
 
     FaceAnalysis analyze(const cv::Mat& bgr) override {
         FaceAnalysis result;
-        Oriented found = detect_oriented(bgr, &result.timings);
+        Oriented found = detect_oriented(bgr, &result.timings, LandmarksFor::primary_face);
         if (found.faces.empty()) throw Error(ErrorCode::no_face, "no face found in the image");
         result.faces = std::move(found.faces);
         result.face_template = std::move(*found.primary_template);
@@ -71,6 +71,10 @@ private:
         return d;
     }
 
+    // analyze() needs the landmarks of the face it analyses only: the others are counted (quality's
+    // single-face check uses their boxes), and a group photo's extra faces cost a landmark run each.
+    enum class LandmarksFor { every_face, primary_face };
+
     struct Oriented {
         std::vector<Face> faces;
         std::optional<Template> primary_template;  // of faces.front(), computed to check the orientation
@@ -81,12 +85,12 @@ private:
     // face found upright may really lie on its side. A well-aligned upright face has a high
     // embedding norm (60 LFW faces: 2.5-4.6 upright, 1.2-3.0 turned); when the norm is low, the
     // other quarter turns are tried and one is kept only if its norm is clearly higher.
-    Oriented detect_oriented(const cv::Mat& bgr, StageTimings* timings) {
+    Oriented detect_oriented(const cv::Mat& bgr, StageTimings* timings, LandmarksFor which) {
         if (bgr.empty() || bgr.type() != CV_8UC3)
             throw Error(ErrorCode::invalid_argument, "expected a non-empty 8-bit BGR image");
         Oriented best;
         for (int rotation : {0, 90, 270, 180}) {
-            best.faces = detect_turned(bgr, rotation, timings);
+            best.faces = detect_turned(bgr, rotation, timings, which);
             if (!best.faces.empty() || !options_.detection_fallbacks) break;
         }
         if (best.faces.empty()) return best;
@@ -95,7 +99,7 @@ private:
         if (!options_.detection_fallbacks || norm >= kConfidentUprightNorm) return best;
         for (int rotation : {0, 90, 270, 180}) {
             if (rotation == best.faces.front().rotation) continue;
-            std::vector<Face> turned = detect_turned(bgr, rotation, timings);
+            std::vector<Face> turned = detect_turned(bgr, rotation, timings, which);
             if (turned.empty()) continue;
             double turned_norm = 0;
             Template turned_template = embed_with_norm(bgr, turned.front(), timings, &turned_norm);
@@ -107,23 +111,25 @@ private:
         return best;
     }
 
-    // Faces of the image turned by rotation, with landmarks (in the image's own coordinates),
-    // most prominent first.
-    std::vector<Face> detect_turned(const cv::Mat& bgr, int rotation, StageTimings* timings) {
+    // Faces of the image turned by rotation, most prominent first, with landmarks (in the image's
+    // own coordinates) for every face or the most prominent one only.
+    std::vector<Face> detect_turned(const cv::Mat& bgr, int rotation, StageTimings* timings, LandmarksFor which) {
         Stopwatch watch;
         std::vector<Face> faces = detector_->detect(bgr, rotation);
         add(timings, "detect", watch.lap_ms());
         if (faces.empty()) return faces;
+        const int primary = most_prominent_face(faces, bgr.size());
+        if (primary > 0) std::rotate(faces.begin(), faces.begin() + primary, faces.begin() + primary + 1);
         const cv::Mat upright = rotate_clockwise(bgr, rotation);
-        for (Face& face : faces) {
+        const size_t landmarked = which == LandmarksFor::every_face ? faces.size() : 1;
+        for (size_t k = 0; k < landmarked; ++k) {
+            Face& face = faces[k];
             const Points68 points = landmarker_->locate(upright, box_to_rotated(face.box, bgr.size(), rotation));
             for (int i = 0; i < 68; ++i) face.landmarks68[i] = from_rotated(points[i], bgr.size(), rotation);
             face.landmarks5 = five_points_from_68(face.landmarks68);
             face.has_landmarks = true;
         }
         add(timings, "landmarks", watch.lap_ms());
-        const int primary = most_prominent_face(faces, bgr.size());
-        if (primary > 0) std::rotate(faces.begin(), faces.begin() + primary, faces.begin() + primary + 1);
         return faces;
     }
 

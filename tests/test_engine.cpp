@@ -127,6 +127,18 @@ TEST_F(EngineTest, DifferentPeopleInOnePhotoDoNotMatch) {
     EXPECT_LT(sum / pairs, 0.2) << "mean similarity of different people";
 }
 
+// analyze() locates landmarks for the face it analyses only; the others are still reported (and
+// counted by quality's single-face check). Its primary face and template are detect()'s.
+TEST_F(EngineTest, AnalyzeLandmarksThePrimaryFaceOnly) {
+    const fp::FaceAnalysis a = engine_->analyze(photo_);
+    ASSERT_EQ(a.faces.size(), faces_.size());
+    EXPECT_TRUE(a.faces[0].has_landmarks);
+    for (std::size_t i = 1; i < a.faces.size(); ++i) EXPECT_FALSE(a.faces[i].has_landmarks) << "face " << i;
+    EXPECT_EQ(a.faces[0].box, faces_[0].box);
+    for (int k = 0; k < 68; ++k) EXPECT_EQ(a.faces[0].landmarks68[k], faces_[0].landmarks68[k]) << "point " << k;
+    EXPECT_EQ(fp::similarity(a.face_template, templates_[0]), fp::similarity(templates_[0], templates_[0]));
+}
+
 TEST_F(EngineTest, EachFaceMatchesADegradedCopyOfItself) {
     for (std::size_t i = 0; i < faces_.size(); ++i) {
         SCOPED_TRACE(testing::Message() << "face " << i);

@@ -32,7 +32,9 @@ struct EngineOptions {
 };
 
 struct FaceAnalysis {
-    std::vector<Face> faces;  // every face of the image, the most prominent (the one analysed) first
+    // Every face of the image, the most prominent (the one analysed) first; only that one has
+    // landmarks (Engine::detect gives every face its landmarks).
+    std::vector<Face> faces;
     Template face_template;   // of faces.front()
     StageTimings timings;    // detect, landmarks, align, embed (ms)
     const Face& primary() const { return faces.front(); }
