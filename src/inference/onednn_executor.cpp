@@ -9,9 +9,12 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
+#include <new>
 #include <numeric>
 #include <unordered_map>
 
@@ -146,6 +149,8 @@ struct Plan {
     std::vector<memory> outputs;  // plain
     std::vector<Dims> output_dims;
     std::vector<unsigned char> scratch;
+    // Buffers of transient values (Executor::transient_buffer), 64-byte aligned.
+    std::vector<std::unique_ptr<void, decltype(&std::free)>> transient;
 };
 
 class Executor final : public OnednnExecutor {
@@ -275,14 +280,71 @@ private:
         plan_->steps.push_back(std::move(s));
     }
 
-    // A run-time value written by a step: in `given` (in-place) or in a buffer of its own.
+    // A run-time value written by a step: in `given` (in-place), in a transient buffer shared with
+    // values that are dead by then, or in a buffer of its own.
     Value& runtime_output(const std::string& name, const Dims& dims, const memory::desc& desc, memory given = {}) {
         Value v;
         v.dims = dims;
         v.owns_buffer = true;
-        v.mem = given ? given : memory(desc, engine());
+        const int reader = given ? -1 : transient_reader(name);
+        if (given) {
+            v.mem = given;
+        } else if (reader >= 0) {
+            v.mem = memory(desc, engine(), transient_buffer(desc.get_size(), reader));
+            v.owns_buffer = false;  // shared over time: never written over in place by a fused Add
+        } else {
+            v.mem = memory(desc, engine());
+        }
         if (desc == plain_desc(dims)) v.plain = v.mem;
         return values_[name] = std::move(v);
+    }
+
+    // The node reading value `name` last when it is transient: read once, by a convolution,
+    // concatenation or max pooling planned later (or by a PRelu whose result only such a node
+    // reads: the PRelu may become a view of the value, applied by a depthwise convolution), and
+    // nothing else (no view, no output, not the graph's input), so its buffer is free again once
+    // that node's steps have run. -1 otherwise. (These operators copy what they read; a Reshape or
+    // Transpose may view it, and a residual Add is written over in place when it owns its buffer.)
+    int transient_reader(const std::string& name) const {
+        if (planning_node_ < 0 || name == input_name_) return -1;
+        const auto sole = [this](const std::string& value) {
+            const auto it = consumers_.find(value);
+            return it == consumers_.end() || it->second.size() != 1 ? -1 : it->second[0];
+        };
+        int reader = sole(name);
+        if (reader <= planning_node_) return -1;
+        if (graph_.graph().node(reader).op_type() == "PRelu") reader = sole(graph_.graph().node(reader).output(0));
+        if (reader <= planning_node_) return -1;
+        const std::string& op = graph_.graph().node(reader).op_type();
+        return op == "Conv" || op == "Concat" || op == "MaxPool" ? reader : -1;
+    }
+
+    // A buffer of `size` bytes, free from now until node `reader` has run. Activations otherwise
+    // each get a buffer of their own, so a network streams its whole set of activations (fr_detect:
+    // several MB) through the caches on every run; reused buffers are still in cache when written.
+    void* transient_buffer(size_t size, int reader) {
+        // The smallest free slot that is large enough, else the largest free one (to grow).
+        const auto better = [size](const TransientSlot& a, const TransientSlot& b) {
+            const bool a_fits = a.size >= size, b_fits = b.size >= size;
+            if (a_fits != b_fits) return a_fits;
+            return a_fits ? a.size < b.size : a.size > b.size;
+        };
+        TransientSlot* chosen = nullptr;
+        for (TransientSlot& slot : slots_) {
+            if (slot.busy_until >= planning_node_) continue;  // its value is read by this node or later
+            if (chosen == nullptr || better(slot, *chosen)) chosen = &slot;
+        }
+        if (chosen == nullptr) chosen = &slots_.emplace_back();
+        if (chosen->size < size) {  // a larger buffer; the old one stays with the steps that use it
+            const size_t rounded = (size + 63) / 64 * 64;
+            void* data = std::aligned_alloc(64, rounded);
+            if (data == nullptr) throw std::bad_alloc();
+            plan_->transient.emplace_back(data, &std::free);
+            chosen->data = data;
+            chosen->size = rounded;
+        }
+        chosen->busy_until = reader;
+        return chosen->data;
     }
 
     // The nodes consuming each value (for fusion: a value with one consumer can be fused away).
@@ -324,12 +386,15 @@ private:
                 plan_node(k);
                 fused_[k] = true;
             }
+        slots_.clear();
+        planning_node_ = -1;
         Value& in = runtime_output(input_name_, input_shape, plain_desc(input_shape));
         plan.input = in.mem;
         const onnx::GraphProto& g = graph_.graph();
         for (int k = 0; k < g.node_size(); ++k) {
             if (fused_[k]) continue;
             try {
+                planning_node_ = k;
                 plan_node(k);
             } catch (const dnnl::error& e) {
                 refuse(model_, "node " + g.node(k).name() + " (" + g.node(k).op_type() + "): oneDNN: " + e.what());
@@ -352,6 +417,7 @@ private:
             if (!s.plain && s.scratchpad.get_size() > 0)
                 s.args[DNNL_ARG_SCRATCHPAD] = memory(s.scratchpad, engine(), aligned);
         plan_ = nullptr;
+        planning_node_ = -1;
         plan.values = std::move(values_);
         values_.clear();
         return plan;
@@ -1192,7 +1258,14 @@ private:
     std::string input_name_;
     std::map<Dims, Plan> plans_;
     // planning state
+    struct TransientSlot {
+        void* data = nullptr;
+        size_t size = 0;
+        int busy_until = -1;  // the node reading the value it holds
+    };
     Plan* plan_ = nullptr;
+    int planning_node_ = -1;  // the graph node being planned (-1: constants, the input)
+    std::vector<TransientSlot> slots_;
     std::unordered_map<std::string, Value> values_;
     std::unordered_map<std::string, std::vector<int>> consumers_;
     std::vector<bool> fused_;
