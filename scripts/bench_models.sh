@@ -4,17 +4,20 @@
 # shipped (its oneDNN executor; build/faceproof_bench, BM_Model/*) and ONNX Runtime (npm
 # onnxruntime-node, pinned in bench/ort/package.json), printed as one table with the ratio
 # ours / ORT. A benchmark, not a test.
-#   scripts/bench_models.sh [--repetitions=N]   (default 5; our figure is the median)
+#   scripts/bench_models.sh [--rounds=N]   (default 5)
+# Ours and ORT are measured in N interleaved rounds (each round: every model ours, then every model
+# ORT) and the medians over rounds are compared: on a shared machine whose speed drifts by 10-20%
+# over minutes, two blocks measured one after the other compare the drift more than the code.
 # onnxruntime-node is installed with --ignore-scripts into bench/ort/node_modules (git-ignored):
 # its native library ships inside the npm package; the install script only downloads optional
 # GPU (CUDA/TensorRT) binaries, which this CPU comparison does not use.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-repetitions=5
+rounds=5
 for arg in "$@"; do
   case "$arg" in
-    --repetitions=*) repetitions="${arg#*=}" ;;
-    *) echo "usage: $0 [--repetitions=N]" >&2; exit 2 ;;
+    --rounds=*) rounds="${arg#*=}" ;;
+    *) echo "usage: $0 [--rounds=N]" >&2; exit 2 ;;
   esac
 done
 
@@ -29,17 +32,23 @@ fi
 cmake -S "$root" -B "$root/build" >/dev/null
 cmake --build "$root/build" -j2 --target faceproof_bench >/dev/null
 
-ours="$(mktemp --suffix=.json)"
-opencv="$(mktemp --suffix=.json)"
-reference="$(mktemp --suffix=.json)"
-trap 'rm -f "$ours" "$opencv" "$reference"' EXIT
-bench() {
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+bench() {  # one Google Benchmark run of every BM_Model case (JSON)
   "$root/build/faceproof_bench" --benchmark_filter='^BM_Model/' --benchmark_format=json \
-    --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true 2>/dev/null
+    --benchmark_min_time="$1" 2>/dev/null
 }
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-FACEPROOF_BACKEND=opencv FACEPROOF_DNN_REFERENCE=1 bench >"$reference"
-FACEPROOF_BACKEND=opencv bench >"$opencv"
-FACEPROOF_BACKEND=onednn bench >"$ours"
-node "$ort_dir/run.mjs" --ours="$ours" --opencv="$opencv" --reference="$reference" \
+FACEPROOF_BACKEND=opencv FACEPROOF_DNN_REFERENCE=1 bench 1 >"$work/reference.json"
+FACEPROOF_BACKEND=opencv bench 1 >"$work/opencv.json"
+ours=() ort=()
+for round in $(seq "$rounds"); do
+  FACEPROOF_BACKEND=onednn bench 1 >"$work/ours$round.json"
+  node "$ort_dir/run.mjs" --ort-json --min-seconds=1 >"$work/ort$round.json"
+  ours+=("$work/ours$round.json") ort+=("$work/ort$round.json")
+  echo "round $round of $rounds done" >&2
+done
+join() { local IFS=,; echo "$*"; }
+node "$ort_dir/run.mjs" --ours="$(join "${ours[@]}")" --ort="$(join "${ort[@]}")" \
+  --opencv="$work/opencv.json" --reference="$work/reference.json" \
   --opencv-version="$(pkg-config --modversion opencv4 2>/dev/null || echo '?')"

@@ -1,7 +1,11 @@
 // ONNX Runtime (onnxruntime-node, CPU, one thread) on the same model files and input shapes as
 // bench/bench_models.cpp, joined with our Google Benchmark JSON into one table.
-//   node bench/ort/run.mjs [--ours=FILE.json] [--opencv=FILE.json] [--reference=FILE.json]
-//                          [--models=DIR] [--min-runs=N] [--min-seconds=S] [--only=fr_detect,...]
+//   node bench/ort/run.mjs --ort-json [--models=DIR] [--min-runs=N] [--min-seconds=S] [--only=...]
+//       one round of ORT timings, printed as JSON {label: ms}
+//   node bench/ort/run.mjs --ours=F1.json,F2.json,... --ort=G1.json,G2.json,...
+//                          [--opencv=FILE.json] [--reference=FILE.json] [--only=fr_detect,...]
+//       the table: per model the median over rounds of ours and of ORT, their ratio, and the
+//       range of the per-round ratios (round k pairs Fk with Gk, measured one after the other)
 // Google Benchmark JSON of BM_Model/*: --ours faceproof as shipped (the oneDNN executor), --opencv
 // the `--backend opencv` path (OpenCV DNN with faceproof's layers), --reference OpenCV DNN with its
 // own layers only (FACEPROOF_BACKEND=opencv FACEPROOF_DNN_REFERENCE=1).
@@ -14,9 +18,9 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => {
-  const m = a.match(/^--([^=]+)=(.*)$/);
-  if (!m) throw new Error(`unknown argument ${a} (use --name=value)`);
-  return [m[1], m[2]];
+  const m = a.match(/^--([^=]+)(?:=(.*))?$/);
+  if (!m) throw new Error(`unknown argument ${a} (use --name=value or --flag)`);
+  return [m[1], m[2] ?? ''];
 }));
 
 function modelDir() {
@@ -99,23 +103,42 @@ function benchMs(file) {
   return out;
 }
 
-const ours = benchMs(args.ours);
+const selected = cases.filter((c) => !args.only || args.only.split(',').includes(c[0]));
+
+if (args['ort-json'] !== undefined) {
+  const out = {};
+  for (const c of selected) out[c[0]] = await ortMs(c);
+  console.log(JSON.stringify(out));
+  process.exit(0);
+}
+
+const files = (list) => (list ? list.split(',') : []);
+const oursRounds = files(args.ours).map(benchMs);
+const ortRounds = files(args.ort).map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
 const reference = benchMs(args.reference);
 const opencv = benchMs(args.opencv);
 const ortPackage = JSON.parse(fs.readFileSync(new URL('./node_modules/onnxruntime-node/package.json', import.meta.url)));
+const rounds = Math.min(oursRounds.length, ortRounds.length);
 console.log(`# ${os.cpus()[0].model.trim()}, ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 console.log(`# OpenCV layers: OpenCV DNN ${args['opencv-version'] ?? ''} with its own layers only; --backend opencv: OpenCV DNN with faceproof's layers;`);
-console.log('# ours: faceproof\'s oneDNN executor (the default backend); medians of repetitions;');
-console.log(`# ORT: onnxruntime-node ${ortPackage.version}, median of runs; one thread each`);
-console.log('| model | input | OpenCV layers ms | --backend opencv ms | ours ms | ORT ms | ours / ORT |');
-console.log('|---|---|---|---|---|---|---|');
-const notes = [];
-for (const c of cases) {
-  if (args.only && !args.only.split(',').includes(c[0])) continue;
-  const { ms, note } = await ortMs(c);
-  if (note) notes.push(`${c[0]}: ${note}`);
-  const o = ours[c[0]];
-  const fmt = (x) => (x === undefined ? '-' : x < 1 ? x.toFixed(3) : x.toFixed(2));
-  console.log(`| ${c[0]} | ${c[2].join('x')} | ${fmt(reference[c[0]])} | ${fmt(opencv[c[0]])} | ${fmt(o)} | ${fmt(ms)} | ${o === undefined ? '-' : (o / ms).toFixed(2)} |`);
+console.log(`# ours: faceproof's oneDNN executor (the default backend); ORT: onnxruntime-node ${ortPackage.version}; one thread each.`);
+console.log(`# ours and ORT: ${rounds} interleaved rounds (ours, then ORT, per round); median over rounds; ratio range: lowest and highest per-round ratio`);
+console.log('| model | input | OpenCV layers ms | --backend opencv ms | ours ms | ORT ms | ours / ORT | ratio range |');
+console.log('|---|---|---|---|---|---|---|---|');
+const notes = new Set();
+const fmt = (x) => (x === undefined || Number.isNaN(x) ? '-' : x < 1 ? x.toFixed(3) : x.toFixed(2));
+for (const c of selected) {
+  const pairs = [];
+  for (let r = 0; r < rounds; ++r) {
+    const o = oursRounds[r][c[0]], t = ortRounds[r][c[0]];
+    if (o === undefined || t === undefined) continue;
+    if (t.note) notes.add(`${c[0]}: ${t.note}`);
+    pairs.push([o, t.ms]);
+  }
+  const o = pairs.length ? median(pairs.map((p) => p[0])) : undefined;
+  const t = pairs.length ? median(pairs.map((p) => p[1])) : undefined;
+  const ratios = pairs.map(([x, y]) => x / y);
+  const range = ratios.length ? `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}` : '-';
+  console.log(`| ${c[0]} | ${c[2].join('x')} | ${fmt(reference[c[0]])} | ${fmt(opencv[c[0]])} | ${fmt(o)} | ${fmt(t)} | ${o === undefined ? '-' : (o / t).toFixed(2)} | ${range} |`);
 }
 for (const n of notes) console.log(`# ${n}`);
