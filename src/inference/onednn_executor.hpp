@@ -3,7 +3,9 @@
 // remaining operators run as oneDNN primitives in oneDNN's own layouts — batch normalisation and
 // constant scales folded into convolutions, ReLU and the residual Add fused into them — plus our
 // NHWC depthwise convolution with (P)ReLU fused and plain loops for the few small operators oneDNN
-// has no primitive for (Transpose, Slice, Softmax, box decoding arithmetic; cpu_kernels.hpp).
+// has no primitive for (Transpose, Slice, Softmax's shift and sum, box decoding arithmetic;
+// cpu_kernels.hpp). Activations read once, by a convolution, concatenation or max pooling, share
+// pooled buffers, so a run touches a small, cache-warm working set, not one buffer per activation.
 //
 // Supported: the operators of the six shipped models (opset 9) — any other operator, or an
 // attribute outside what those models use, is refused with Error{internal} naming it, at load.
