@@ -3,6 +3,9 @@
 // (--benchmark_filter=BM_Model) next to ONNX Runtime on the same files (bench/ort/run.mjs).
 //   BM_Model/<model>             batch 1, the input the stage feeds
 //   BM_Model/fr_feature_x2       the embedder's batch of 2 (crop + mirrored crop, flip fusion)
+//   BM_Model/*_x4                a batch of 4 (four faces, or two requests' flip pairs, in one
+//                                call): what batching per-face models across faces or requests
+//                                would cost per item
 // Inputs are uniform noise in the stage's value range (fixed seed): the arithmetic does not depend
 // on the values, and both runtimes see the same kind of data.
 // The backend is the one in force (inference_backend(): $FACEPROOF_BACKEND, default onednn);
@@ -39,8 +42,10 @@ const std::vector<ModelCase>& cases() {
     static const std::vector<ModelCase> all = {
         {"fr_detect", "fr_detect", {1, 3, 240, 320}, -1.f, 1.f, {"boxes", "scores"}},
         {"fr_landmark", "fr_landmark", {1, 1, 64, 64}, 0.f, 1.f},
+        {"fr_landmark_x4", "fr_landmark", {4, 1, 64, 64}, 0.f, 1.f},
         {"fr_feature", "fr_feature", {1, 3, 112, 112}, -1.f, 1.f},
         {"fr_feature_x2", "fr_feature", {2, 3, 112, 112}, -1.f, 1.f},
+        {"fr_feature_x4", "fr_feature", {4, 3, 112, 112}, -1.f, 1.f},
         {"fr_liveness", "fr_liveness", {1, 3, 128, 128}, 0.f, 255.f},
         {"fr_pose", "fr_pose", {1, 3, 224, 224}, -2.f, 2.f, {"output", "617", "618"}},
         {"fr_eye", "fr_eye", {1, 1, 24, 24}, 0.f, 1.f},

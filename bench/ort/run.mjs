@@ -34,8 +34,10 @@ function modelDir() {
 const cases = [
   ['fr_detect', 'fr_detect', [1, 3, 240, 320], -1, 1],
   ['fr_landmark', 'fr_landmark', [1, 1, 64, 64], 0, 1],
+  ['fr_landmark_x4', 'fr_landmark', [4, 1, 64, 64], 0, 1],
   ['fr_feature', 'fr_feature', [1, 3, 112, 112], -1, 1],
   ['fr_feature_x2', 'fr_feature', [2, 3, 112, 112], -1, 1],
+  ['fr_feature_x4', 'fr_feature', [4, 3, 112, 112], -1, 1],
   ['fr_liveness', 'fr_liveness', [1, 3, 128, 128], 0, 255],
   ['fr_pose', 'fr_pose', [1, 3, 224, 224], -2, 2],
   ['fr_eye', 'fr_eye', [1, 1, 24, 24], 0, 1],
@@ -94,7 +96,7 @@ function benchMs(file) {
   const json = JSON.parse(fs.readFileSync(file, 'utf8'));
   const out = {};
   for (const b of json.benchmarks) {
-    const m = b.name.match(/^BM_Model\/([^_]+_[^_]+(?:_x2)?)(?:_median)?$/);
+    const m = b.name.match(/^BM_Model\/([^_]+_[^_]+(?:_x\d+)?)(?:_median)?$/);
     if (!m) continue;
     if (b.aggregate_name && b.aggregate_name !== 'median') continue;
     const scale = { ns: 1e-6, us: 1e-3, ms: 1, s: 1e3 }[b.time_unit];
