@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libopencv-dev            # imgcodecs, imgproc, dnn (runs the ONNX models)
   libdnnl-dev              # oneDNN: runs the models (src/inference/)
   libonnx-dev libprotobuf-dev  # ONNX protobuf types: the executor reads the models with them
+  libjpeg-dev              # libjpeg-turbo: JPEG decoded straight to BGR
   libwebp-dev              # WebP decoding through OpenCV
   nlohmann-json3-dev libcli11-dev libsodium-dev
   libsqlite3-dev           # the embedded default store

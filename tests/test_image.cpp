@@ -11,10 +11,14 @@
 
 #include <unistd.h>
 
+#include <cstdio>  // jpeglib.h needs FILE
+#include <jpeglib.h>
+
 #include <opencv2/imgcodecs.hpp>
 
 #include "faceproof/error.hpp"
 #include "faceproof/image.hpp"
+#include "image/jpeg_decoder.hpp"
 
 namespace fp = faceproof;
 using Bytes = std::vector<std::uint8_t>;
@@ -190,6 +194,61 @@ TEST(ImageLoader, GreyscaleAndAlphaBecomeBgr) {
         const cv::Mat decoded = fp::decode_image(encode(".png", m));
         EXPECT_EQ(decoded.type(), CV_8UC3);
         EXPECT_EQ(decoded.size(), cv::Size(12, 10));
+    }
+}
+
+// A CMYK JPEG (Adobe-style, as print workflows write them), compressed with libjpeg itself:
+// OpenCV's encoder writes no CMYK.
+Bytes cmyk_jpeg(int width, int height) {
+    jpeg_compress_struct cinfo{};
+    jpeg_error_mgr errors{};
+    cinfo.err = jpeg_std_error(&errors);
+    jpeg_create_compress(&cinfo);
+    unsigned char* buffer = nullptr;
+    unsigned long size = 0;
+    jpeg_mem_dest(&cinfo, &buffer, &size);
+    cinfo.image_width = static_cast<JDIMENSION>(width);
+    cinfo.image_height = static_cast<JDIMENSION>(height);
+    cinfo.input_components = 4;
+    cinfo.in_color_space = JCS_CMYK;
+    jpeg_set_defaults(&cinfo);
+    jpeg_start_compress(&cinfo, TRUE);
+    std::vector<unsigned char> row(static_cast<size_t>(width) * 4);
+    while (cinfo.next_scanline < cinfo.image_height) {
+        for (int x = 0; x < width; ++x)
+            for (int c = 0; c < 4; ++c) row[x * 4 + c] = static_cast<unsigned char>((x * 7 + cinfo.next_scanline * 3 + c * 50) & 255);
+        JSAMPROW p = row.data();
+        jpeg_write_scanlines(&cinfo, &p, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
+    Bytes out(buffer, buffer + size);
+    std::free(buffer);
+    return out;
+}
+
+// JPEGs are decoded by libjpeg-turbo straight to BGR (not through OpenCV): the pixels must be
+// OpenCV's, bit for bit, for colour (baseline and progressive) and greyscale files, and a CMYK
+// file (which libjpeg-turbo does not turn into BGR) must still decode, through OpenCV.
+TEST(ImageLoader, JpegPixelsAreOpenCvs) {
+    const cv::Mat colour = noise(97, 61);
+    cv::Mat grey;
+    cv::extractChannel(colour, grey, 1);
+    const std::vector<std::pair<const char*, Bytes>> files = {
+        {"colour", encode(".jpg", colour, {cv::IMWRITE_JPEG_QUALITY, 90})},
+        {"progressive", encode(".jpg", colour, {cv::IMWRITE_JPEG_PROGRESSIVE, 1})},
+        {"greyscale", encode(".jpg", grey)},
+        {"cmyk", cmyk_jpeg(33, 21)},
+    };
+    for (const auto& [what, bytes] : files) {
+        const cv::Mat ours = fp::decode_image(bytes);
+        const cv::Mat opencv = cv::imdecode(bytes, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+        ASSERT_FALSE(opencv.empty()) << what;
+        ASSERT_EQ(ours.type(), CV_8UC3) << what;
+        ASSERT_EQ(ours.size(), opencv.size()) << what;
+        EXPECT_EQ(cv::norm(ours, opencv, cv::NORM_INF), 0) << what;
+        // Which decoder ran: libjpeg-turbo for all but CMYK.
+        EXPECT_EQ(fp::decode_jpeg_bgr(bytes).empty(), std::string(what) == "cmyk") << what;
     }
 }
 

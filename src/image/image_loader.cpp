@@ -21,6 +21,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "faceproof/error.hpp"
+#include "image/jpeg_decoder.hpp"
 
 namespace faceproof {
 
@@ -336,13 +337,17 @@ cv::Mat decode_image(Bytes bytes, const ImageLimits& limits) {
     //
     // IGNORE_ORIENTATION: we apply the orientation we probed ourselves, so it happens exactly once
     // and identically for every format and OpenCV version.
-    cv::Mat image;
-    try {
-        const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8U,
-                              const_cast<std::uint8_t*>(bytes.data()));
-        image = cv::imdecode(encoded, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
-    } catch (const cv::Exception& e) {
-        unreadable(std::string(to_string(info.format)) + " image could not be decoded: " + e.err);
+    // JPEG (nearly every photo) goes to libjpeg-turbo directly, which writes BGR itself
+    // (jpeg_decoder.hpp); the rest, and JPEGs in colour spaces it does not convert, to OpenCV.
+    cv::Mat image = info.format == ImageFormat::jpeg ? decode_jpeg_bgr(bytes) : cv::Mat();
+    if (image.empty()) {
+        try {
+            const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8U,
+                                  const_cast<std::uint8_t*>(bytes.data()));
+            image = cv::imdecode(encoded, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+        } catch (const cv::Exception& e) {
+            unreadable(std::string(to_string(info.format)) + " image could not be decoded: " + e.err);
+        }
     }
     if (image.empty()) unreadable(std::string(to_string(info.format)) + " image could not be decoded");
     // The limits were checked against the header; a decoder that disagrees with it is not trusted.
