@@ -1,10 +1,11 @@
 // faceproof — decoding untrusted image bytes (see include/faceproof/image.hpp for the contract).
 //
-// The bytes come from strangers, so nothing reaches the OpenCV decoders until we have read the
-// header ourselves: the format must be one of the four we support (smaller attack surface than
-// everything imdecode accepts), the declared dimensions must fit the limits (a 60000x60000 PNG is
-// a few hundred bytes but would make the decoder allocate 10 GB), and the data must not be cut
-// short (libjpeg happily returns a grey-padded half image for a truncated file).
+// The bytes come from strangers, so nothing reaches a decoder (libjpeg-turbo for JPEG, OpenCV for
+// the rest) until we have read the header ourselves: the format must be one of the four we support
+// (smaller attack surface than everything imdecode accepts), the declared dimensions must fit the
+// limits (a 60000x60000 PNG is a few hundred bytes but would make the decoder allocate 10 GB), and
+// the data must not be cut short (libjpeg happily returns a grey-padded half image for a truncated
+// file).
 #include "faceproof/image.hpp"
 
 #include <algorithm>
