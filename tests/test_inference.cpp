@@ -69,6 +69,13 @@ cv::dnn::Net opencv_reference(const fp::ModelSet& models, const std::string& mod
     return net;
 }
 
+// Fixed input `seed` for case c: uniform noise in the stage's value range.
+cv::Mat fixed_input(const InferenceCase& c, int seed) {
+    cv::Mat input(c.shape, CV_32F);
+    cv::RNG(seed).fill(input, cv::RNG::UNIFORM, c.low, c.high);
+    return input;
+}
+
 // The largest |difference| of two output lists, relative to the largest |value| of the expected.
 void expect_close(const std::vector<cv::Mat>& expected, const std::vector<cv::Mat>& actual, const std::string& what) {
     ASSERT_EQ(actual.size(), expected.size()) << what;
@@ -97,8 +104,7 @@ TEST_P(InferenceEquivalence, MatchesOpenCvLayers) {
     EXPECT_FALSE(uses_layer(reference, "FaceproofBlockPermute"));
 
     for (int seed : {1, 2, 3}) {
-        cv::Mat input(c.shape, CV_32F);
-        cv::RNG(seed).fill(input, cv::RNG::UNIFORM, c.low, c.high);
+        const cv::Mat input = fixed_input(c, seed);
         expect_close(run(reference, input), run(ours, input), std::string(c.model) + " seed " + std::to_string(seed));
     }
 }
@@ -114,8 +120,7 @@ TEST_P(InferenceEquivalence, OnednnExecutorMatchesOpenCvLayers) {
                                        fp::InferenceBackend::onednn);
     EXPECT_EQ(ours->backend(), fp::InferenceBackend::onednn);
     for (int seed : {1, 2, 3}) {
-        cv::Mat input(c.shape, CV_32F);
-        cv::RNG(seed).fill(input, cv::RNG::UNIFORM, c.low, c.high);
+        const cv::Mat input = fixed_input(c, seed);
         const std::vector<cv::Mat> expected = run(reference, input);
         std::vector<cv::Mat> actual;
         ours->run(input, actual);
