@@ -11,6 +11,7 @@ APT_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   libopencv-dev            # imgcodecs, imgproc, dnn (runs the ONNX models)
   libdnnl-dev              # oneDNN: runs the models (src/inference/)
+  ocl-icd-opencl-dev       # libdnnl-dev's CMake config requires OpenCL (only a recommendation of it)
   libonnx-dev libprotobuf-dev  # ONNX protobuf types: the executor reads the models with them
   libjpeg-dev              # libjpeg-turbo: JPEG decoded straight to BGR
   libwebp-dev              # WebP decoding through OpenCV
