@@ -11,7 +11,9 @@
 //               image_too_large if bytes.size() > limits.max_bytes or the header's width*height >
 //               limits.max_pixels or a side > limits.max_side (checked before any decoding, so a
 //               60000x60000 PNG costs no memory); image_unreadable for empty, garbage, truncated or
-//               unsupported input. Never returns a partially decoded image.
+//               unsupported input; image_too_large also for a JPEG asking for too much decoding work
+//               (more than kMaxJpegScans progressive scans, src/image/jpeg_decoder.hpp). Never
+//               returns a partially decoded image.
 //   load_image(path, limits): the same for a file; reads at most limits.max_bytes + 1 bytes;
 //               io_error if the file cannot be opened.
 // Thread safety: all functions are reentrant.
@@ -28,10 +30,14 @@
 
 namespace faceproof {
 
+// Sized for what identity proofing is sent: a phone selfie (12 Mpx), a webcam frame, an ID card or
+// passport page scanned at 600 dpi (3-6 Mpx). Decoding and the face pipeline cost grows with the
+// pixel count (a blank 24 Mpx image costs about a second of detection on one core), so the limit
+// is a work limit too.
 struct ImageLimits {
     std::size_t max_bytes = 32u * 1024u * 1024u;  // 32 MiB of encoded data
-    std::int64_t max_pixels = 40'000'000;         // 40 MP decoded
-    int max_side = 16'384;
+    std::int64_t max_pixels = 24'000'000;         // 24 Mpx decoded (6000 x 4000)
+    int max_side = 12'000;
 };
 
 enum class ImageFormat { jpeg, png, webp, bmp };

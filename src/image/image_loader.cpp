@@ -336,12 +336,14 @@ cv::Mat decode_image(Bytes bytes, const ImageLimits& limits) {
     // is loaded, so it cannot be tightened from here; the deployment may set it in the
     // environment. The header check above is what protects us.
     //
-    // IGNORE_ORIENTATION: we apply the orientation we probed ourselves, so it happens exactly once
-    // and identically for every format and OpenCV version.
-    // JPEG (nearly every photo) goes to libjpeg-turbo directly, which writes BGR itself
-    // (jpeg_decoder.hpp); the rest, and JPEGs in colour spaces it does not convert, to OpenCV.
-    cv::Mat image = info.format == ImageFormat::jpeg ? decode_jpeg_bgr(bytes) : cv::Mat();
-    if (image.empty()) {
+    // JPEG (nearly every photo) goes to libjpeg-turbo directly (jpeg_decoder.hpp: BGR written by
+    // libjpeg, the scan count and memory bounded); the rest to OpenCV, whose work is bounded by
+    // the pixel count. IGNORE_ORIENTATION: we apply the orientation we probed ourselves, so it
+    // happens exactly once and identically for every format and OpenCV version.
+    cv::Mat image;
+    if (info.format == ImageFormat::jpeg) {
+        image = decode_jpeg_bgr(bytes, limits.max_pixels);
+    } else {
         try {
             const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8U,
                                   const_cast<std::uint8_t*>(bytes.data()));
