@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <iterator>
 #include <latch>
 #include <mutex>
@@ -37,6 +38,7 @@
 
 #include "faceproof/error.hpp"
 #include "faceproof/store.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -239,44 +241,7 @@ std::vector<char> read_file(const fs::path& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// Where any window of `secret` `width` bytes long occurs in the files, as "file@offset" (Rabin–Karp
-// over each file, so every one of the windows is looked for, not a sample).
-std::vector<std::string> windows_found(const std::vector<fs::path>& files, const std::vector<std::uint8_t>& secret,
-                                       std::size_t width = 32) {
-    constexpr std::uint64_t kBase = 1099511628211ull;  // arithmetic mod 2^64
-    std::uint64_t top = 1;                             // kBase^(width-1)
-    for (std::size_t i = 1; i < width; ++i) top *= kBase;
-    auto hash = [&](const auto* p) {
-        std::uint64_t h = 0;
-        for (std::size_t i = 0; i < width; ++i) h = h * kBase + static_cast<std::uint8_t>(p[i]);
-        return h;
-    };
-    std::unordered_map<std::uint64_t, std::vector<std::size_t>> windows;  // hash -> offsets in secret
-    std::vector<bool> maybe(1u << 20);                                      // quick filter on the hash
-    for (std::size_t i = 0; i + width <= secret.size(); ++i) {
-        const std::uint64_t h = hash(secret.data() + i);
-        windows[h].push_back(i);
-        maybe[h >> 44] = true;
-    }
-    std::vector<std::string> out;
-    for (const auto& path : files) {
-        const std::vector<char> data = read_file(path);
-        if (data.size() < width) continue;
-        std::uint64_t h = hash(data.data());
-        for (std::size_t i = 0;; ++i) {
-            if (maybe[h >> 44])
-                if (const auto w = windows.find(h); w != windows.end())
-                    for (const std::size_t at : w->second)
-                        if (std::memcmp(data.data() + i, secret.data() + at, width) == 0) {
-                            out.push_back(path.string() + "@" + std::to_string(i));
-                            break;
-                        }
-            if (i + width >= data.size()) break;
-            h = (h - static_cast<std::uint8_t>(data[i]) * top) * kBase + static_cast<std::uint8_t>(data[i + width]);
-        }
-    }
-    return out;
-}
+using fptest::windows_found;
 
 class StoreTest : public ::testing::TestWithParam<std::string> {
 protected:
@@ -902,6 +867,116 @@ TEST_P(StoreTest, PostgresReconnectsAfterTheServerDropsTheConnection) {
     EXPECT_TRUE(store->find("acme", "cust-1"));
     store->enrol(make_subject("acme", "cust-2"));
     EXPECT_EQ(store->list("acme", 10, 0).size(), 2u);
+}
+
+// Store::transaction: everything inside commits together or not at all, nested transactions are
+// savepoints, and what a transaction appends to the audit is gone with it when it rolls back.
+TEST_P(StoreTest, TransactionIsAllOrNothingAndNests) {
+    auto store = open();
+    expect_error(ErrorCode::internal, [&] {
+        store->transaction("tenant:acme", [&] {
+            store->enrol(make_subject("acme", "rolled-back"));
+            store->append_audit(audit_row(0, "", "h-rolled-back"));
+            throw Error(ErrorCode::internal, "fails after both writes");
+        });
+    });
+    EXPECT_FALSE(store->find("acme", "rolled-back"));
+    EXPECT_FALSE(store->last_audit());
+    store->transaction("tenant:acme", [&] {
+        store->enrol(make_subject("acme", "kept"));
+        try {
+            store->transaction("audit", [&] {
+                store->enrol(make_subject("acme", "inner"));
+                throw Error(ErrorCode::conflict, "the inner part fails");
+            });
+        } catch (const Error&) {
+        }
+        store->append_audit(audit_row(0, "", "h-kept"));
+    });
+    EXPECT_TRUE(store->find("acme", "kept"));
+    EXPECT_FALSE(store->find("acme", "inner")) << "the failed savepoint is rolled back alone";
+    ASSERT_TRUE(store->last_audit());
+    EXPECT_EQ(store->last_audit()->hash, "h-kept");
+    // Operations made outside any transaction still commit on their own afterwards.
+    store->enrol(make_subject("acme", "after"));
+    EXPECT_TRUE(open()->find("acme", "after"));
+}
+
+// A transaction holds its scope's lock until it ends: a second writer of the same scope (another
+// connection, as another process or node would have) waits, and then sees the first one's commit.
+TEST_P(StoreTest, TransactionLockSerialisesWritersOfAScope) {
+    auto first = open();
+    auto second = open();
+    std::promise<void> inside;
+    std::promise<void> release;
+    std::thread holder([&] {
+        first->transaction("tenant:acme", [&] {
+            first->enrol(make_subject("acme", "first"));
+            inside.set_value();
+            release.get_future().wait();
+        });
+    });
+    inside.get_future().wait();
+    bool saw_first = false;
+    auto waiting = std::async(std::launch::async, [&] {
+        second->transaction("tenant:acme", [&] { saw_first = second->find("acme", "first").has_value(); });
+    });
+    // The second writer must still be waiting while the first holds the lock.
+    EXPECT_EQ(waiting.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+    release.set_value();
+    ASSERT_EQ(waiting.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    waiting.get();
+    holder.join();
+    EXPECT_TRUE(saw_first) << "the second writer ran before the first committed";
+}
+
+// Liveness lockouts live in the store, so every node sees them.
+TEST_P(StoreTest, LockoutAfterRepeatedFailures) {
+    auto store = open();
+    const faceproof::LockoutRule rule{5, 180'000, 900'000};
+    const std::int64_t t0 = 1'800'000'000'000;
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(store->record_failure("subject:acme/s1", t0 + i * 1000, rule), 0);
+    EXPECT_EQ(store->locked_until("subject:acme/s1", t0 + 5000), 0);
+    EXPECT_EQ(store->record_failure("subject:acme/s1", t0 + 10'000, rule), t0 + 10'000 + 900'000);
+    EXPECT_EQ(open()->locked_until("subject:acme/s1", t0 + 10'000), t0 + 910'000) << "another connection sees it";
+    EXPECT_EQ(store->locked_until("subject:acme/s2", t0 + 10'000), 0);  // per key
+    EXPECT_EQ(store->locked_until("subject:acme/s1", t0 + 910'001), 0);
+    // Failures spread wider than the window do not add up.
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(store->record_failure("subject:acme/s3", t0 + i * 60'000, rule), 0);
+    // A success forgets the count.
+    for (int i = 0; i < 4; ++i) store->record_failure("api-key:k1", t0 + i, rule);
+    store->clear_failures("api-key:k1");
+    EXPECT_EQ(store->record_failure("api-key:k1", t0 + 10, rule), 0);
+    expect_error(ErrorCode::invalid_argument, [&] { store->record_failure("", t0, rule); });
+    expect_error(ErrorCode::invalid_argument,
+                 [&] { store->record_failure("k", t0, faceproof::LockoutRule{5, 2 * 86'400'000ll, 1}); });
+}
+
+// What the service does after each deletion: with secure_delete the deleted rows are zeroed in the
+// database file, and the checkpoint takes their earlier copies out of the write-ahead log, with no
+// VACUUM. (PostgreSQL cannot without VACUUM FULL: erase_deleted says so.)
+TEST_P(StoreTest, EraseDeletedLeavesNoByteOfADeletedTemplate) {
+    auto store = open();
+    if (!is_sqlite()) {
+        EXPECT_FALSE(store->erase_deleted());
+        return;
+    }
+    std::random_device rd;
+    std::vector<std::uint8_t> secret(2048), image(6000);
+    for (auto& b : secret) b = static_cast<std::uint8_t>(rd());
+    for (auto& b : image) b = static_cast<std::uint8_t>(rd());
+    Subject s = make_subject("acme", "forget-me", 1);
+    s.templates[0].sealed = secret;
+    s.templates[0].sealed_image = image;
+    store->enrol(s);
+    store->enrol(make_subject("acme", "keep-me", 2));
+    ASSERT_TRUE(occurs(std::vector<std::uint8_t>(secret.begin() + 1000, secret.begin() + 1032)));
+    ASSERT_TRUE(store->remove("acme", "forget-me"));
+    EXPECT_TRUE(store->erase_deleted());
+    const auto files = db_->files();
+    EXPECT_TRUE(windows_found(files, secret).empty());
+    EXPECT_TRUE(windows_found(files, image).empty());
+    EXPECT_TRUE(store->find("acme", "keep-me"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Store, StoreTest, ::testing::Values(std::string("sqlite"), std::string("postgresql")),

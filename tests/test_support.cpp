@@ -5,8 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <postgresql/libpq-fe.h>
+
 #include <algorithm>
+#include <random>
 #include <cerrno>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -14,6 +18,7 @@
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <unordered_map>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -23,6 +28,39 @@
 extern char** environ;
 
 namespace fptest {
+
+namespace {
+std::string run_postgres_sql(const std::string& sql) {
+    const char* base = std::getenv("FACEPROOF_TEST_POSTGRES_URL");
+    if (!base) return "FACEPROOF_TEST_POSTGRES_URL is not set (run under scripts/with_postgres.sh)";
+    PGconn* c = PQconnectdb(base);
+    std::string err;
+    if (PQstatus(c) != CONNECTION_OK) {
+        err = PQerrorMessage(c);
+    } else {
+        PGresult* r = PQexec(c, sql.c_str());
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) err = PQerrorMessage(c);
+        PQclear(r);
+    }
+    PQfinish(c);
+    return err;
+}
+}  // namespace
+
+std::string create_postgres_schema(const std::string& prefix) {
+    std::random_device rd;
+    const std::string schema = prefix + "_" + std::to_string(rd());
+    if (const std::string err = run_postgres_sql("CREATE SCHEMA " + schema); !err.empty())
+        throw std::runtime_error("cannot create schema " + schema + ": " + err);
+    return schema;
+}
+
+std::string postgres_schema_url(const std::string& schema) {
+    const std::string base = std::getenv("FACEPROOF_TEST_POSTGRES_URL") ? std::getenv("FACEPROOF_TEST_POSTGRES_URL") : "";
+    return base + (base.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
+}
+
+void drop_postgres_schema(const std::string& schema) { run_postgres_sql("DROP SCHEMA " + schema + " CASCADE"); }
 
 fs::path source_dir() { return FACEPROOF_SOURCE_DIR; }
 
@@ -249,6 +287,66 @@ CliResult run_cli(const std::vector<std::string>& args) {
 
 std::string describe(const CliResult& r) {
     return "exit code " + std::to_string(r.exit_code) + "\n--- stdout ---\n" + r.out + "--- stderr ---\n" + r.err;
+}
+
+std::vector<std::string> windows_found(const std::vector<fs::path>& files, const std::vector<std::uint8_t>& secret,
+                                       std::size_t width) {
+    constexpr std::uint64_t kBase = 1099511628211ull;  // arithmetic mod 2^64
+    std::uint64_t top = 1;                             // kBase^(width-1)
+    for (std::size_t i = 1; i < width; ++i) top *= kBase;
+    auto hash = [&](const auto* p) {
+        std::uint64_t h = 0;
+        for (std::size_t i = 0; i < width; ++i) h = h * kBase + static_cast<std::uint8_t>(p[i]);
+        return h;
+    };
+    std::unordered_map<std::uint64_t, std::vector<std::size_t>> windows;  // hash -> offsets in secret
+    std::vector<bool> maybe(1u << 20);                                      // quick filter on the hash
+    for (std::size_t i = 0; i + width <= secret.size(); ++i) {
+        const std::uint64_t h = hash(secret.data() + i);
+        windows[h].push_back(i);
+        maybe[h >> 44] = true;
+    }
+    std::vector<std::string> out;
+    for (const auto& path : files) {
+        std::error_code ec;
+        if (!fs::exists(path, ec)) continue;
+        const std::vector<std::uint8_t> data = read_bytes(path);
+        if (data.size() < width) continue;
+        std::uint64_t h = hash(data.data());
+        for (std::size_t i = 0;; ++i) {
+            if (maybe[h >> 44])
+                if (const auto w = windows.find(h); w != windows.end())
+                    for (const std::size_t at : w->second)
+                        if (std::memcmp(data.data() + i, secret.data() + at, width) == 0) {
+                            out.push_back(path.string() + "@" + std::to_string(i));
+                            break;
+                        }
+            if (i + width >= data.size()) break;
+            h = (h - data[i] * top) * kBase + data[i + width];
+        }
+    }
+    return out;
+}
+
+std::vector<std::uint8_t> jpeg_with_extra_scans(const cv::Mat& image, int extra) {
+    std::vector<std::uint8_t> progressive;
+    cv::imencode(".jpg", image, progressive, {cv::IMWRITE_JPEG_PROGRESSIVE, 1});
+    std::size_t last_sos = 0;
+    for (std::size_t i = 2; i + 1 < progressive.size(); ++i)
+        if (progressive[i] == 0xFF && progressive[i + 1] == 0xDA) last_sos = i;
+    const std::size_t length = (progressive[last_sos + 2] << 8) | progressive[last_sos + 3];
+    const std::vector<std::uint8_t> header(progressive.begin() + last_sos, progressive.begin() + last_sos + 2 + length);
+    std::vector<std::uint8_t> out(progressive.begin(), progressive.end() - 2);  // without the EOI
+    for (int i = 0; i < extra; ++i) out.insert(out.end(), header.begin(), header.end());
+    out.insert(out.end(), {0xFF, 0xD9});
+    return out;
+}
+
+std::vector<std::uint8_t> blank_png(int width, int height) {
+    std::vector<std::uint8_t> out;
+    cv::imencode(".png", cv::Mat(height, width, CV_8UC1, cv::Scalar(0)), out,
+                 {cv::IMWRITE_PNG_BILEVEL, 1, cv::IMWRITE_PNG_COMPRESSION, 9});
+    return out;
 }
 
 }  // namespace fptest

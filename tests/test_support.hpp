@@ -50,6 +50,15 @@ std::string engine_prerequisites_problem();
 
 fs::path lfw_dev_dir();
 
+// --- PostgreSQL (the throwaway server of scripts/with_postgres.sh) ---------------------------------
+
+// A fresh schema of the server in $FACEPROOF_TEST_POSTGRES_URL (name: prefix + random digits);
+// throws std::runtime_error when there is no server or the schema cannot be made.
+std::string create_postgres_schema(const std::string& prefix);
+// The server's URL with the schema as search_path: a database of its own for a test.
+std::string postgres_schema_url(const std::string& schema);
+void drop_postgres_schema(const std::string& schema);
+
 // --- scratch directories -------------------------------------------------------------------------
 
 // A fresh private directory (mkdtemp), removed with its content on destruction.
@@ -71,6 +80,11 @@ void write_text(const fs::path& path, const std::string& text);
 std::vector<std::uint8_t> read_bytes(const fs::path& path);
 std::string read_text(const fs::path& path);
 
+// Where any window of `secret` `width` bytes long occurs in the files, as "file@offset" (Rabin–Karp
+// over each file, so every one of the windows is looked for, not a sample). Absent files are skipped.
+std::vector<std::string> windows_found(const std::vector<fs::path>& files, const std::vector<std::uint8_t>& secret,
+                                       std::size_t width = 32);
+
 // --- images --------------------------------------------------------------------------------------
 
 // box grown by margin * its size on every side, rounded outwards and clipped to the image.
@@ -88,6 +102,11 @@ cv::Mat jpeg_round_trip(const cv::Mat& image, int quality);
 cv::Mat degraded_copy(const cv::Mat& face_crop);
 // An image without any face: a smooth diagonal gradient (optionally with mild noise).
 cv::Mat gradient_image(int width, int height, bool noisy = false);
+// A progressive JPEG of image with `extra` more scans before its EOI: copies of its last scan header
+// with no data, each a pass over the coefficients for a decoder (the "scan bomb").
+std::vector<std::uint8_t> jpeg_with_extra_scans(const cv::Mat& image, int extra);
+// A blank bilevel PNG of width x height: a few KB whatever its size (a pixel bomb).
+std::vector<std::uint8_t> blank_png(int width, int height);
 // Writes image (PNG or JPEG by extension); throws on failure.
 void save_image(const fs::path& path, const cv::Mat& image);
 

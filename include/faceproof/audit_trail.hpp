@@ -1,9 +1,13 @@
 // faceproof — the audit trail kept in a Store: appends hash-chained entries (audit.hpp) and checks
 // the stored chain.
 //
+// Atomicity: append() runs in Store::transaction(kAuditScope), so it joins a transaction the caller
+// has open: an entry recording a change commits with that change or not at all (a crash between
+// the two is impossible). Several processes and nodes may append to one database: the audit lock
+// orders them. Take the audit scope last in a transaction (after tenant and change-feed locks).
+//
 // Thread safety: an AuditTrail uses its Store, which is not thread-safe; callers serialise (the
-// Registry holds its store lock while appending). Several processes may append to one database:
-// a lost race for a sequence number (Error{conflict}) is retried with the new last entry.
+// Registry holds its store lock while appending).
 #pragma once
 
 #include <cstdint>
@@ -22,9 +26,11 @@ class AuditTrail {
 public:
     explicit AuditTrail(Store& store) : store_(store) {}
 
+    static const std::string kAuditScope;  // the Store::transaction scope of every append
+
     // Appends the next entry of the chain and returns it.
     // requires: details pass check_no_biometrics (else Error{invalid_argument}, nothing written).
-    // throws:   Error{store_error} when the database fails or the race is lost 20 times in a row.
+    // throws:   Error{store_error} when the database fails or the audit lock is not granted.
     AuditEntry append(const std::string& tenant, const std::string& actor, const std::string& action,
                       const std::string& subject, const std::string& outcome, const nlohmann::json& details);
 

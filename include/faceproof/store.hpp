@@ -12,6 +12,12 @@
 // Errors: every failure is faceproof::Error — store_error (database failure, message from the
 // backend), not_found, conflict, consent_invalid, invalid_argument.
 //
+// Transactions: every mutating call is one transaction of its own, unless it is made inside
+// transaction(scope, work), which makes everything `work` does on this Store one transaction that
+// holds the write lock of `scope` across threads, processes and nodes. That is how a check and the
+// write it decides ("no one else has this face" -> insert) and the audit entry recording it become
+// one atomic step: nobody else can write to the scope between them.
+//
 // Thread safety: a Store is NOT thread-safe; use one Store per thread (each holds its own
 // connection). Several Stores (threads or processes) may open the same database concurrently;
 // writers serialise through the database lock (busy timeout 5 s, then store_error).
@@ -80,9 +86,26 @@ struct SubjectChange {
     std::string tenant, reference;
 };
 
+// Failed attempts that lock a key out (liveness checks of a subject or an API key), kept in the
+// store so every node sees them.
+struct LockoutRule {
+    int failures = 5;                  // this many failures ...
+    std::int64_t window_ms = 180'000;  // ... within this window ...
+    std::int64_t lock_ms = 900'000;    // ... lock the key out this long
+};
+
 class Store {
 public:
     virtual ~Store() = default;
+
+    // Runs work as one transaction holding the write lock of scope (e.g. "tenant:acme", "audit"):
+    // SQLite takes the database's write lock (BEGIN IMMEDIATE), PostgreSQL a transaction-scoped
+    // advisory lock on scope. Every call work makes on this Store joins the transaction (nested
+    // transaction() calls become savepoints and add their locks); it commits when work returns and
+    // rolls back when work throws (the exception propagates). Locks are held until the outermost
+    // transaction ends; callers take scopes in one order (tenant, then change feed, then audit).
+    // throws: store_error when the lock is not granted within the busy timeout or the commit fails.
+    virtual void transaction(const std::string& scope, const std::function<void()>& work) = 0;
 
     // Stores subject, consent and templates in ONE transaction (all or nothing).
     // requires: tenant, reference non-empty; every consent field non-empty and a valid RFC 3339
@@ -143,6 +166,20 @@ public:
 
     // Compacts the database and truncates the write-ahead log.
     virtual void vacuum() = 0;
+    // After a deletion: makes deleted bytes leave the database files without compacting. SQLite:
+    // the write-ahead log is checkpointed and truncated (with secure_delete on, the deleted rows'
+    // bytes are already zeroed in the database file), cheap enough for every deletion. PostgreSQL:
+    // nothing — only vacuum() (VACUUM FULL, which locks the tables) removes them; returns false.
+    // Returns true when the bytes are gone.
+    virtual bool erase_deleted() = 0;
+
+    // Lockouts. record_failure notes one failed attempt of key at now_ms (Unix ms) and returns the
+    // end of the key's lockout (Unix ms) when this failure locks it, else 0; attempts older than the
+    // rule's window are forgotten. locked_until: the end of key's lockout when locked at now_ms,
+    // else 0. clear_failures forgets key's failed attempts (not a lockout in force).
+    virtual std::int64_t record_failure(const std::string& key, std::int64_t now_ms, const LockoutRule& rule) = 0;
+    virtual std::int64_t locked_until(const std::string& key, std::int64_t now_ms) = 0;
+    virtual void clear_failures(const std::string& key) = 0;
 
     // "sqlite:PATH" opens (creating) a SQLite database and applies pending migrations;
     // "sqlite:" alone uses $XDG_DATA_HOME/faceproof/faceproof.db, else

@@ -7,9 +7,10 @@
 
 namespace faceproof {
 namespace {
-constexpr int kAppendAttempts = 20;
 constexpr std::int64_t kVerifyPage = 5000;
 }  // namespace
+
+const std::string AuditTrail::kAuditScope = "audit";
 
 AuditEntry AuditTrail::to_entry(const AuditRow& r) {
     AuditEntry e;
@@ -37,19 +38,17 @@ AuditRow AuditTrail::to_row(const AuditEntry& e) {
 AuditEntry AuditTrail::append(const std::string& tenant, const std::string& actor, const std::string& action,
                               const std::string& subject, const std::string& outcome,
                               const nlohmann::json& details) {
-    for (int attempt = 0; attempt < kAppendAttempts; ++attempt) {
+    // Under the audit lock the last entry cannot change between reading it and appending after
+    // it, in this process or any other; inside a caller's transaction the entry commits (or rolls
+    // back) with the change it records.
+    AuditEntry entry;
+    store_.transaction(kAuditScope, [&] {
         const std::optional<AuditRow> last = store_.last_audit();
         const std::optional<AuditEntry> previous = last ? std::optional(to_entry(*last)) : std::nullopt;
-        AuditEntry entry =
-            make_audit_entry(previous ? &*previous : nullptr, tenant, actor, action, subject, outcome, details);
-        try {
-            store_.append_audit(to_row(entry));
-            return entry;
-        } catch (const Error& e) {
-            if (e.code() != ErrorCode::conflict) throw;  // another writer took this sequence: retry
-        }
-    }
-    throw Error(ErrorCode::store_error, "audit: could not append after repeated concurrent writes");
+        entry = make_audit_entry(previous ? &*previous : nullptr, tenant, actor, action, subject, outcome, details);
+        store_.append_audit(to_row(entry));
+    });
+    return entry;
 }
 
 std::vector<AuditEntry> AuditTrail::list(const std::optional<std::string>& tenant, std::int64_t after,

@@ -23,6 +23,13 @@ std::int64_t check_consent(const Consent& c) {
     return *expires;
 }
 
+void check_lockout_rule(const std::string& key, const LockoutRule& rule) {
+    if (key.empty() || rule.failures < 1 || rule.window_ms <= 0 || rule.lock_ms <= 0 ||
+        rule.window_ms > kLongestLockoutWindowMs)
+        throw Error(ErrorCode::invalid_argument,
+                    "store: a lockout needs a key, at least one failure, and a window of up to a day");
+}
+
 std::string or_now(const std::string& t) { return t.empty() ? now_rfc3339() : t; }
 
 }  // namespace faceproof::store_detail

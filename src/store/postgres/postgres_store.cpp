@@ -213,8 +213,14 @@ public:
     Connection& operator=(const Connection&) = delete;
 
     // Before each operation: a connection the server dropped (restart, failover) is reopened once,
-    // and a transaction left open by a failure is rolled back.
+    // and a transaction left open by a failure is rolled back — unless the operation is part of a
+    // transaction of ours (Store::transaction), which cannot survive a lost connection.
     void ready() {
+        if (depth_ > 0) {
+            if (PQstatus(conn_) == CONNECTION_BAD)
+                throw Error(ErrorCode::store_error, "store: PostgreSQL connection lost during a transaction");
+            return;
+        }
         if (PQstatus(conn_) == CONNECTION_BAD) {
             PQreset(conn_);
             if (PQstatus(conn_) != CONNECTION_OK)
@@ -249,30 +255,49 @@ public:
                     "store: " + std::string(what) + ": " + msg);
     }
     void rollback_quietly() { PQclear(PQexec(conn_, "ROLLBACK")); }
+    void command_quietly(const char* sql) { PQclear(PQexec(conn_, sql)); }
+    int& depth() { return depth_; }  // transactions of ours open on this connection (Tx)
 
 private:
     PGconn* conn_ = nullptr;
+    int depth_ = 0;
 };
 
-// A transaction that rolls back unless committed.
+// A transaction that rolls back unless committed; inside one of ours, a savepoint (Store::transaction
+// nests every call made in it).
 class Tx {
 public:
-    explicit Tx(Connection& c, const char* begin = "BEGIN") : c_(c) { c_.command("begin transaction", begin); }
+    explicit Tx(Connection& c, const char* begin = "BEGIN") : c_(c), nested_(c.depth() > 0) {
+        c_.command("begin transaction", nested_ ? "SAVEPOINT fp_nested" : begin);
+        ++c_.depth();
+    }
     ~Tx() {
-        if (!done_) c_.rollback_quietly();
+        if (done_) return;
+        --c_.depth();
+        if (nested_) c_.command_quietly("ROLLBACK TO SAVEPOINT fp_nested; RELEASE SAVEPOINT fp_nested");
+        else c_.rollback_quietly();
     }
     Tx(const Tx&) = delete;
     Tx& operator=(const Tx&) = delete;
     void commit() {
         done_ = true;  // a failed COMMIT has ended the transaction too
-        c_.command("commit", "COMMIT");
+        --c_.depth();
+        c_.command("commit", nested_ ? "RELEASE SAVEPOINT fp_nested" : "COMMIT");
     }
 
 private:
     Connection& c_;
+    const bool nested_;
     bool done_ = false;
 };
 
+// The advisory-lock key of a Store::transaction scope: 64 bits of a keyed-free hash of the name.
+// A collision only makes two scopes wait for each other.
+std::int64_t lock_key(const std::string& scope) {
+    std::uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
+    for (const char c : "faceproof/" + scope) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    return static_cast<std::int64_t>(h);
+}
 
 void require_template(const TemplateRecord& t) {
     if (t.model_id.empty() || t.key_id.empty() || t.sealed.empty())
@@ -540,6 +565,54 @@ public:
         db_.ready();
         // vacuum() never prunes the newest entry, so max() only grows.
         return db_.exec("read changes", "SELECT COALESCE(max(sequence), 0) FROM subject_changes").i64(0, 0);
+    }
+
+    void transaction(const std::string& scope, const std::function<void()>& work) override {
+        db_.ready();
+        Tx tx(db_);
+        db_.exec("transaction lock", "SELECT pg_advisory_xact_lock($1)", Params().i64(lock_key(scope)));
+        work();
+        tx.commit();
+    }
+
+    bool erase_deleted() override { return false; }  // only vacuum() can (postgres_store.hpp)
+
+    std::int64_t record_failure(const std::string& key, std::int64_t now_ms, const LockoutRule& rule) override {
+        check_lockout_rule(key, rule);
+        db_.ready();
+        Tx tx(db_);
+        db_.exec("lockout lock", "SELECT pg_advisory_xact_lock($1)", Params().i64(lock_key("lockout:" + key)));
+        db_.exec("forget attempts",
+                 "DELETE FROM failed_attempts WHERE at_unix_ms <= $1 OR (key = $2 AND at_unix_ms <= $3)",
+                 Params().i64(now_ms - kLongestLockoutWindowMs).text(key).i64(now_ms - rule.window_ms));
+        db_.exec("forget lockouts", "DELETE FROM lockouts WHERE until_unix_ms <= $1", Params().i64(now_ms));
+        db_.exec("record attempt", "INSERT INTO failed_attempts (key, at_unix_ms) VALUES ($1, $2)",
+                 Params().text(key).i64(now_ms));
+        const std::int64_t failures =
+            db_.exec("count attempts", "SELECT count(*) FROM failed_attempts WHERE key = $1", Params().text(key)).i64(0, 0);
+        std::int64_t until = 0;
+        if (failures >= rule.failures) {
+            until = now_ms + rule.lock_ms;
+            db_.exec("lock out",
+                     "INSERT INTO lockouts (key, until_unix_ms) VALUES ($1, $2) ON CONFLICT (key)"
+                     " DO UPDATE SET until_unix_ms = GREATEST(lockouts.until_unix_ms, excluded.until_unix_ms)",
+                     Params().text(key).i64(until));
+            db_.exec("forget attempts", "DELETE FROM failed_attempts WHERE key = $1", Params().text(key));
+        }
+        tx.commit();
+        return until;
+    }
+
+    std::int64_t locked_until(const std::string& key, std::int64_t now_ms) override {
+        db_.ready();
+        const Result r = db_.exec("read lockout", "SELECT until_unix_ms FROM lockouts WHERE key = $1 AND until_unix_ms > $2",
+                                  Params().text(key).i64(now_ms));
+        return r.rows() ? r.i64(0, 0) : 0;
+    }
+
+    void clear_failures(const std::string& key) override {
+        db_.ready();
+        db_.exec("forget attempts", "DELETE FROM failed_attempts WHERE key = $1", Params().text(key));
     }
 
     // See postgres_store.hpp for why each step is there and which server settings it relies on.

@@ -111,25 +111,50 @@ void exec(sqlite3* db, const char* sql, const std::string& what) {
     }
 }
 
-// BEGIN IMMEDIATE (take the write lock up front: no lock upgrade deadlocks); rolls back unless committed.
+// A write transaction: BEGIN IMMEDIATE (the write lock taken up front: no lock-upgrade deadlocks)
+// when none is open, else a savepoint inside the open one (Store::transaction nests every call
+// made in it). Rolls back unless committed.
 class Tx {
 public:
-    explicit Tx(sqlite3* db) : db_(db) { exec(db_, "BEGIN IMMEDIATE", "begin transaction"); }
-    ~Tx() {
-        if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    explicit Tx(sqlite3* db) : db_(db), nested_(sqlite3_get_autocommit(db) == 0) {
+        exec(db_, nested_ ? "SAVEPOINT fp_nested" : "BEGIN IMMEDIATE", "begin transaction");
     }
+    ~Tx() {
+        if (done_) return;
+        if (nested_)
+            sqlite3_exec(db_, "ROLLBACK TO fp_nested; RELEASE fp_nested", nullptr, nullptr, nullptr);
+        else
+            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    Tx(const Tx&) = delete;
+    Tx& operator=(const Tx&) = delete;
     void commit() {
-        exec(db_, "COMMIT", "commit");
+        exec(db_, nested_ ? "RELEASE fp_nested" : "COMMIT", "commit");
         done_ = true;
     }
 
 private:
     sqlite3* db_;
+    const bool nested_;
     bool done_ = false;
 };
 
+// A consistent snapshot for several reads: a read transaction, unless one is open already.
+class ReadTx {
+public:
+    explicit ReadTx(sqlite3* db) : db_(db), own_(sqlite3_get_autocommit(db) != 0) {
+        if (own_) exec(db_, "BEGIN", "begin transaction");
+    }
+    ~ReadTx() {
+        if (own_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    }
+    ReadTx(const ReadTx&) = delete;
+    ReadTx& operator=(const ReadTx&) = delete;
 
-
+private:
+    sqlite3* db_;
+    const bool own_;
+};
 
 class SqliteStore final : public Store {
 public:
@@ -202,11 +227,7 @@ public:
 
     std::optional<Subject> find(const std::string& tenant, const std::string& reference) override {
         // One read transaction, so subject, consent and templates are a consistent snapshot.
-        exec(db_, "BEGIN", "begin transaction");
-        struct End {
-            sqlite3* db;
-            ~End() { sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); }
-        } end{db_};
+        ReadTx snapshot(db_);
         Stmt q(db_,
                "SELECT s.id, s.created_at, s.updated_at, c.purpose, c.legal_basis, c.notice_version, c.given_at,"
                " c.expires_at FROM subjects s LEFT JOIN consents c ON c.subject_id = s.id"
@@ -394,6 +415,64 @@ public:
         exec(db_, "DELETE FROM subject_changes WHERE sequence <= (SELECT MAX(sequence) FROM subject_changes) - 10000",
              "prune changes");
         exec(db_, "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);", "vacuum");
+    }
+
+    bool erase_deleted() override {
+        // With secure_delete the deleted rows are zeroed in the database file; their earlier
+        // images live on in the write-ahead log until it is checkpointed and truncated. TRUNCATE
+        // waits (busy handler) for readers of older snapshots; it reports busy when one outlasts it.
+        Stmt q(db_, "PRAGMA wal_checkpoint(TRUNCATE)");
+        return q.step() && q.i64(0) == 0;
+    }
+
+    void transaction(const std::string&, const std::function<void()>& work) override {
+        Tx tx(db_);  // the database has one write lock: it covers every scope
+        work();
+        tx.commit();
+    }
+
+    std::int64_t record_failure(const std::string& key, std::int64_t now_ms, const LockoutRule& rule) override {
+        check_lockout_rule(key, rule);
+        Tx tx(db_);
+        // Forget what no rule can count any more (bounded table), and this key's old attempts.
+        Stmt old(db_, "DELETE FROM failed_attempts WHERE at_unix_ms <= ?1 OR (key = ?2 AND at_unix_ms <= ?3)");
+        old.bind(1, now_ms - kLongestLockoutWindowMs).bind(2, key).bind(3, now_ms - rule.window_ms);
+        old.run();
+        Stmt expired(db_, "DELETE FROM lockouts WHERE until_unix_ms <= ?1");
+        expired.bind(1, now_ms);
+        expired.run();
+        Stmt ins(db_, "INSERT INTO failed_attempts (key, at_unix_ms) VALUES (?1, ?2)");
+        ins.bind(1, key).bind(2, now_ms);
+        ins.run();
+        Stmt count(db_, "SELECT count(*) FROM failed_attempts WHERE key = ?1");
+        count.bind(1, key);
+        count.step();
+        std::int64_t until = 0;
+        if (count.i64(0) >= rule.failures) {
+            until = now_ms + rule.lock_ms;
+            Stmt lock(db_,
+                      "INSERT INTO lockouts (key, until_unix_ms) VALUES (?1, ?2)"
+                      " ON CONFLICT (key) DO UPDATE SET until_unix_ms = max(until_unix_ms, excluded.until_unix_ms)");
+            lock.bind(1, key).bind(2, until);
+            lock.run();
+            Stmt forget(db_, "DELETE FROM failed_attempts WHERE key = ?1");
+            forget.bind(1, key);
+            forget.run();
+        }
+        tx.commit();
+        return until;
+    }
+
+    std::int64_t locked_until(const std::string& key, std::int64_t now_ms) override {
+        Stmt q(db_, "SELECT until_unix_ms FROM lockouts WHERE key = ?1 AND until_unix_ms > ?2");
+        q.bind(1, key).bind(2, now_ms);
+        return q.step() ? q.i64(0) : 0;
+    }
+
+    void clear_failures(const std::string& key) override {
+        Stmt q(db_, "DELETE FROM failed_attempts WHERE key = ?1");
+        q.bind(1, key);
+        q.run();
     }
 
 private:
