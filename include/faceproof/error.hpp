@@ -26,6 +26,7 @@ enum class ErrorCode {
     store_error,         // the database failed (connection, constraint, migration)
     not_found,           // the subject, template or key asked for does not exist
     conflict,            // it exists already (e.g. a subject reference enrolled twice)
+    face_mismatch,       // a face added to a subject is not that subject's face
     consent_invalid,     // enrolment without a valid, unexpired consent record
     io_error,            // a file could not be read or written
     unauthorized,        // no API key, or an unknown or revoked one

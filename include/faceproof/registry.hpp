@@ -42,6 +42,15 @@ namespace faceproof {
 // "tenant/reference" strings and URLs). Error{invalid_argument} otherwise.
 void check_tenant(const std::string& tenant);
 
+// Subject references are the operator's identifiers (a customer number, an application id): 1-128
+// characters of valid UTF-8, without '/' or '\' (a reference is a URL path segment), without
+// control characters (C0, DEL, C1) or invisible formatting characters (zero-width and
+// bidirectional controls, BOM), and without a space at either end. Compared byte for byte (no
+// Unicode normalisation). Every entry point (CLI, HTTP, Registry) checks before anything is
+// stored or looked up: Error{invalid_argument} otherwise.
+inline constexpr std::size_t kMaxReferenceCharacters = 128;
+void check_reference(const std::string& reference);
+
 // One analysed image, ready to enrol or to search with.
 struct Capture {
     std::optional<Template> face_template;  // of the most prominent face; empty when no face was found
@@ -87,13 +96,18 @@ struct SearchResult {
 struct EnrolmentPolicy {
     bool require_quality = true;     // refuse captures that fail the quality profile
     bool refuse_duplicates = true;   // refuse when the face matches another enrolled subject
+    // add_templates: refuse ("FACE_MISMATCH image N") a face whose best similarity to the subject's
+    // stored templates is below the verification threshold (calibration at kDefaultFmr): adding a
+    // different person's face to a subject ("grafting") would let that person be found as them.
+    // Turning it off is an administrator's decision after review (audited).
+    bool require_same_face = true;
     SearchOptions duplicate_search;  // threshold of the duplicate check
 };
 
 struct EnrolmentResult {
     bool enrolled = false;
     // Why not, as stable codes: "NO_FACE image N", "POOR_QUALITY image N: CODE...",
-    // "DUPLICATE_IDENTITY" (see duplicates).
+    // "DUPLICATE_IDENTITY" (see duplicates), "FACE_MISMATCH image N" (add_templates).
     std::vector<std::string> reasons;
     std::vector<Candidate> duplicates;          // other subjects the new face matches
     std::vector<std::int64_t> template_ids;     // stored templates when enrolled
@@ -118,8 +132,13 @@ public:
 
     // Enrols a new subject with its consent and one template per capture. Refusals (no face, poor
     // quality, duplicate identity) are results, audited, with nothing stored.
-    // throws: Error{conflict} when the reference exists, {consent_invalid}, {invalid_argument} for
-    //         empty tenant/reference/captures, {store_error}.
+    // Atomicity: the duplicate check, the insert and the audit entry are one transaction under the
+    // tenant's write lock (Store::transaction), after the index caught up with the store's change
+    // feed: two enrolments of one face — threads, processes or nodes — cannot both pass the check,
+    // and no subject is ever stored without its audit entry.
+    // throws: Error{conflict} when the reference exists, {not_found} (add_templates) when it does
+    //         not (both audited as refusals), {consent_invalid}, {invalid_argument} for a bad
+    //         tenant/reference or no captures, {store_error}.
     virtual EnrolmentResult enrol(const std::string& actor, const std::string& tenant, const std::string& reference,
                                   const Consent& consent, const std::vector<Capture>& captures,
                                   const EnrolmentPolicy& policy = {}) = 0;
@@ -138,8 +157,10 @@ public:
     virtual std::optional<SubjectInfo> subject(const std::string& tenant, const std::string& reference) = 0;
     virtual std::vector<std::string> subjects(const std::string& tenant, std::int64_t limit, std::int64_t offset) = 0;
 
-    // Deletes the subject with its consent, templates, retained images and index entries.
-    // Returns false (audited too) when there was no such subject.
+    // Deletes the subject with its consent, templates, retained images and index entries, audited
+    // in the same transaction; then makes the deleted bytes leave the database files where that is
+    // cheap (Store::erase_deleted: SQLite's write-ahead log). Returns false (audited too) when
+    // there was no such subject.
     virtual bool remove(const std::string& actor, const std::string& tenant, const std::string& reference) = 0;
 
     // Deletes every subject whose consent expired at `now` (RFC 3339; empty = now); returns

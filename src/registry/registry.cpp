@@ -12,25 +12,15 @@
 #include "faceproof/audit_trail.hpp"
 #include "faceproof/error.hpp"
 #include "faceproof/image.hpp"
+#include "util/utf8.hpp"
 
 namespace faceproof {
 namespace {
 
 constexpr std::size_t kMaxTenantLength = 64;
-constexpr std::size_t kMaxReferenceLength = 256;
 constexpr std::int64_t kSyncBatch = 1000;
 constexpr const char* kNoKey =
     "no data key given: pass --key-file FILE or set FACEPROOF_KEY_FILE (`faceproof keys generate FILE` makes one)";
-
-// References are the operator's own identifiers: any printable text without control characters.
-void check_reference(const std::string& reference) {
-    const bool ok = !reference.empty() && reference.size() <= kMaxReferenceLength &&
-                    std::none_of(reference.begin(), reference.end(),
-                                 [](unsigned char c) { return c < 0x20 || c == 0x7f; });
-    if (!ok)
-        throw Error(ErrorCode::invalid_argument,
-                    "subject reference must be 1-256 characters without control characters");
-}
 
 // Associated data binds each ciphertext to its owner, so a sealed template cannot be moved to
 // another subject or tenant by editing the database.
@@ -125,7 +115,7 @@ public:
                         const SearchOptions& options) override {
         check_tenant(tenant);
         if (!probe.face_template) throw Error(ErrorCode::no_face, "search: no face found in the probe image");
-        SearchResult r = search_gallery(gallery(tenant), *probe.face_template, options);
+        SearchResult r = search_gallery(*gallery(tenant), *probe.face_template, options);
         nlohmann::json details = search_details(r);
         details["model_id"] = probe.face_template->model_id;
         record(actor, tenant, "search", r.found() ? r.candidates.front().subject : "",
@@ -135,6 +125,7 @@ public:
 
     std::optional<SubjectInfo> subject(const std::string& tenant, const std::string& reference) override {
         check_tenant(tenant);
+        check_reference(reference);
         std::optional<Subject> s;
         {
             std::lock_guard lock(store_mutex_);
@@ -156,46 +147,48 @@ public:
 
     bool remove(const std::string& actor, const std::string& tenant, const std::string& reference) override {
         check_tenant(tenant);
+        check_reference(reference);
         bool removed = false;
-        // A tenant whose index is not loaded has nothing to update (and needs no key to delete).
-        const std::shared_ptr<TenantGallery> g = loaded_gallery(tenant);
-        {
-            // The index follows the store under the tenant's exclusive lock, so no search sees a
-            // template the store no longer has.
-            std::unique_lock<std::shared_mutex> index_lock;
-            if (g) index_lock = std::unique_lock(g->mutex);
-            {
-                std::lock_guard lock(store_mutex_);
-                removed = store_->remove(tenant, reference);
-            }
-            if (g) g->remove_subject(reference);
-        }
-        record(actor, tenant, "delete", reference, removed ? "deleted" : "not_found", nlohmann::json::object());
+        write(tenant, [&](AfterCommit& after_commit) {
+            removed = store_->remove(tenant, reference);
+            record_locked(actor, tenant, "delete", reference, removed ? "deleted" : "not_found",
+                          nlohmann::json::object());
+            // The index follows the store once the deletion is committed (a rollback keeps both).
+            after_commit.push_back([this, tenant, reference] {
+                if (auto g = loaded_gallery(tenant)) {
+                    std::unique_lock index_lock(g->mutex);
+                    g->remove_subject(reference);
+                }
+            });
+        });
+        if (removed) erase_deleted();
         return removed;
     }
 
     std::vector<std::string> purge(const std::string& actor, const std::string& now) override {
         const std::string at = now.empty() ? audit_time_now() : now;
         std::vector<std::string> purged;
-        {
-            std::lock_guard lock(store_mutex_);
+        write("", [&](AfterCommit& after_commit) {
             purged = store_->purge_expired(at);
-        }
-        std::map<std::string, std::vector<std::string>> by_tenant;
-        for (const auto& name : purged) {
-            const auto slash = name.find('/');
-            by_tenant[name.substr(0, slash)].push_back(name.substr(slash + 1));
-        }
-        for (const auto& [tenant, references] : by_tenant) {
-            std::shared_ptr<TenantGallery> g = loaded_gallery(tenant);
-            if (g) {
-                std::unique_lock index_lock(g->mutex);
-                for (const auto& reference : references) g->remove_subject(reference);
+            std::map<std::string, std::vector<std::string>> by_tenant;
+            for (const auto& name : purged) {
+                const auto slash = name.find('/');
+                by_tenant[name.substr(0, slash)].push_back(name.substr(slash + 1));
             }
-            for (const auto& reference : references)
-                record(actor, tenant, "purge", reference, "deleted", {{"reason", "consent expired"}, {"at", at}});
-        }
-        record(actor, "", "purge", "", "done", {{"subjects_deleted", purged.size()}, {"at", at}});
+            for (const auto& [tenant, references] : by_tenant)
+                for (const auto& reference : references)
+                    record_locked(actor, tenant, "purge", reference, "deleted",
+                                  {{"reason", "consent expired"}, {"at", at}});
+            record_locked(actor, "", "purge", "", "done", {{"subjects_deleted", purged.size()}, {"at", at}});
+            after_commit.push_back([this, by_tenant] {
+                for (const auto& [tenant, references] : by_tenant)
+                    if (auto g = loaded_gallery(tenant)) {
+                        std::unique_lock index_lock(g->mutex);
+                        for (const auto& reference : references) g->remove_subject(reference);
+                    }
+            });
+        });
+        if (!purged.empty()) erase_deleted();
         return purged;
     }
 
@@ -243,7 +236,7 @@ public:
     AuditEntry record(const std::string& actor, const std::string& tenant, const std::string& action,
                       const std::string& subject, const std::string& outcome, const nlohmann::json& details) override {
         std::lock_guard lock(store_mutex_);
-        return audit_.append(tenant, actor, action, subject, outcome, details);
+        return record_locked(actor, tenant, action, subject, outcome, details);
     }
 
     std::vector<AuditEntry> audit(const std::optional<std::string>& tenant, std::int64_t after,
@@ -259,9 +252,9 @@ public:
 
     void reload(const std::string& tenant) override {
         check_tenant(tenant);
-        auto fresh = load_gallery(tenant);
-        std::lock_guard lock(galleries_mutex_);
-        galleries_[tenant] = std::move(fresh);
+        std::lock_guard writer(writer_mutex_);
+        std::lock_guard lock(store_mutex_);
+        install_gallery(tenant, load_gallery_locked(tenant));
     }
 
     void vacuum() override {
@@ -270,40 +263,63 @@ public:
     }
 
     std::size_t sync() override {
-        std::lock_guard sync_lock(sync_mutex_);  // one sync at a time keeps the cursor monotonic
-        std::vector<SubjectChange> changes;
-        {
-            std::lock_guard lock(store_mutex_);
-            changes = store_->changes_since(change_cursor_, kSyncBatch);
-        }
-        if (changes.empty()) return 0;
-        if (changes.front().sequence > change_cursor_ + 1) {
-            // Entries were pruned while we were not looking: rebuild everything loaded.
-            std::vector<std::string> tenants;
-            {
-                std::lock_guard lock(galleries_mutex_);
-                for (const auto& [tenant, _] : galleries_) tenants.push_back(tenant);
-            }
-            for (const auto& tenant : tenants) reload(tenant);
-        } else {
-            for (const auto& change : changes) refresh_subject(change.tenant, change.reference);
-        }
-        change_cursor_ = changes.back().sequence;
-        return changes.size();
+        std::lock_guard writer(writer_mutex_);  // one reader of the feed at a time keeps the cursor monotonic
+        std::lock_guard lock(store_mutex_);
+        return apply_changes_locked();
     }
 
 private:
+    using AfterCommit = std::vector<std::function<void()>>;
+
+    // Every change to the store goes through here: one transaction holding the tenant's write lock
+    // (all tenants when tenant is empty), across processes and nodes. Before `work` runs, every
+    // loaded index is brought up to the store's current state from the change feed, so a check
+    // made in work (the duplicate check) sees everything committed by anyone, and nobody can commit
+    // to the tenant until this transaction ends. The audit entry work appends commits with the
+    // change. after_commit actions (index updates) run once the commit succeeded, still under the
+    // writer lock, so the next writer of this process finds them done.
+    void write(const std::string& tenant, const std::function<void(AfterCommit&)>& work) {
+        std::lock_guard writer(writer_mutex_);
+        std::lock_guard lock(store_mutex_);
+        AfterCommit after_commit;
+        store_->transaction(tenant.empty() ? "tenants" : "tenant:" + tenant, [&] {
+            while (apply_changes_locked() > 0) {
+            }
+            work(after_commit);
+        });
+        for (const auto& action : after_commit) action();
+    }
+
+    // Deleted bytes leave the database files (SQLite: WAL checkpoint; PostgreSQL needs vacuum()).
+    void erase_deleted() {
+        std::lock_guard lock(store_mutex_);
+        store_->erase_deleted();
+    }
+
+    AuditEntry record_locked(const std::string& actor, const std::string& tenant, const std::string& action,
+                             const std::string& subject, const std::string& outcome, const nlohmann::json& details) {
+        return audit_.append(tenant, actor, action, subject, outcome, details);
+    }
+
+    // The best similarity of face to the subject's stored templates (decrypted here, never kept).
+    double best_similarity_to(const std::string& tenant, const Subject& subject, const Template& face) {
+        double best = -1;
+        std::shared_lock keys_lock(keys_mutex_);
+        for (const auto& record : subject.templates) {
+            auto plain = faceproof::open(key_for(record.key_id), record.sealed, template_ad(tenant, subject.reference));
+            const Template stored = parse_template(plain);
+            sodium_wipe(plain);
+            best = std::max(best, similarity(stored, face));
+        }
+        return best;
+    }
+
     // Refusals shared by enrol and add_templates; consent == nullptr means "add to existing".
     EnrolmentResult enrol_captures(const std::string& actor, const std::string& tenant, const std::string& reference,
                                    const Consent* consent, const std::vector<Capture>& captures,
                                    const EnrolmentPolicy& policy) {
         if (captures.empty()) throw Error(ErrorCode::invalid_argument, "enrol: at least one image is needed");
         const char* action = consent ? "enrol" : "add_templates";
-        if (!consent) {
-            std::lock_guard lock(store_mutex_);
-            if (!store_->find(tenant, reference))
-                throw Error(ErrorCode::not_found, "no subject '" + reference + "' in tenant " + tenant);
-        }
         EnrolmentResult result;
         for (std::size_t i = 0; i < captures.size(); ++i) {
             const std::string image = "image " + std::to_string(i + 1);
@@ -315,35 +331,14 @@ private:
                 result.reasons.push_back("POOR_QUALITY " + image + ":" + codes);
             }
         }
-        TenantGallery& g = gallery(tenant);
-        if (result.reasons.empty()) {
-            // The duplicate check: does this face already belong to someone else?
-            std::map<std::string, double> others;
-            SearchResult last;
-            for (const auto& c : captures) {
-                last = search_gallery(g, *c.face_template, policy.duplicate_search);
-                for (const auto& cand : last.candidates)
-                    if (cand.match && cand.subject != reference)
-                        others[cand.subject] = std::max(others[cand.subject], cand.similarity);
-            }
-            for (const auto& [subject, similarity] : others) result.duplicates.push_back({subject, similarity, true});
-            std::sort(result.duplicates.begin(), result.duplicates.end(),
-                      [](const Candidate& a, const Candidate& b) { return a.similarity > b.similarity; });
-            if (!result.duplicates.empty() && policy.refuse_duplicates) result.reasons.push_back("DUPLICATE_IDENTITY");
-        }
         nlohmann::json details{{"captures", captures.size()}};
-        if (!result.duplicates.empty()) {
-            nlohmann::json dups = nlohmann::json::array();
-            for (const auto& d : result.duplicates)
-                dups.push_back({{"subject", d.subject}, {"similarity", std::round(d.similarity * 1e4) / 1e4}});
-            details["duplicates"] = dups;
-        }
         if (!result.reasons.empty()) {
             details["reasons"] = result.reasons;
             record(actor, tenant, action, reference, "refused", details);
             return result;
         }
 
+        // Sealing is pure computation: done before the transaction, so the lock is held briefly.
         std::vector<TemplateRecord> records;
         {
             std::shared_lock keys_lock(keys_mutex_);
@@ -359,34 +354,105 @@ private:
                 records.push_back(std::move(t));
             }
         }
-        details["model_id"] = captures.front().face_template->model_id;
-        details["captures_retained"] = options_.retain_images;
+
+        std::optional<Error> refusal;  // a refusal that is audited, committed, then thrown
+        bool audited = false;
         try {
-            std::unique_lock index_lock(g.mutex);
-            std::lock_guard lock(store_mutex_);
-            if (consent) {
-                Subject s;
-                s.tenant = tenant;
-                s.reference = reference;
-                s.consent = *consent;
-                s.templates = records;
-                store_->enrol(s);
-                const std::optional<Subject> stored = store_->find(tenant, reference);
-                if (!stored) throw Error(ErrorCode::store_error, "enrol: the subject vanished after its commit");
-                for (const auto& t : stored->templates) result.template_ids.push_back(t.id);
-            } else {
-                for (const auto& t : records) result.template_ids.push_back(store_->add_template(tenant, reference, t));
-            }
-            for (std::size_t i = 0; i < captures.size(); ++i)
-                g.add(result.template_ids[i], reference, *captures[i].face_template);
+            write(tenant, [&](AfterCommit& after_commit) {
+                const std::shared_ptr<TenantGallery> g = gallery_locked(tenant);
+                const std::optional<Subject> existing = store_->find(tenant, reference);
+                if (consent && existing) {
+                    refusal = Error(ErrorCode::conflict, "subject '" + reference + "' is enrolled already in tenant " + tenant);
+                } else if (!consent && !existing) {
+                    refusal = Error(ErrorCode::not_found, "no subject '" + reference + "' in tenant " + tenant);
+                }
+                if (refusal) {
+                    details["error"] = std::string(to_string(refusal->code()));
+                    record_locked(actor, tenant, action, reference, "refused", details);
+                    audited = true;
+                    return;
+                }
+                // Grafting: templates added to a subject must be that subject's face.
+                if (!consent && policy.require_same_face) {
+                    const double threshold = calibration_.threshold_for(kDefaultFmr);
+                    nlohmann::json scores = nlohmann::json::array();
+                    for (std::size_t i = 0; i < captures.size(); ++i) {
+                        const double best = best_similarity_to(tenant, *existing, *captures[i].face_template);
+                        scores.push_back(std::round(best * 1e4) / 1e4);
+                        if (best < threshold) result.reasons.push_back("FACE_MISMATCH image " + std::to_string(i + 1));
+                    }
+                    details["subject_similarity"] = scores;
+                    details["subject_threshold"] = threshold;
+                }
+                if (!consent && !policy.require_same_face) details["face_match_overridden"] = true;
+                // The duplicate check: does this face already belong to someone else?
+                if (result.reasons.empty()) {
+                    std::map<std::string, double> others;
+                    for (const auto& c : captures) {
+                        const SearchResult found = search_gallery(*g, *c.face_template, policy.duplicate_search);
+                        for (const auto& cand : found.candidates)
+                            if (cand.match && cand.subject != reference)
+                                others[cand.subject] = std::max(others[cand.subject], cand.similarity);
+                    }
+                    for (const auto& [subject, similarity] : others)
+                        result.duplicates.push_back({subject, similarity, true});
+                    std::sort(result.duplicates.begin(), result.duplicates.end(),
+                              [](const Candidate& a, const Candidate& b) { return a.similarity > b.similarity; });
+                    if (!result.duplicates.empty() && policy.refuse_duplicates)
+                        result.reasons.push_back("DUPLICATE_IDENTITY");
+                    if (!result.duplicates.empty()) {
+                        nlohmann::json dups = nlohmann::json::array();
+                        for (const auto& d : result.duplicates)
+                            dups.push_back({{"subject", d.subject}, {"similarity", std::round(d.similarity * 1e4) / 1e4}});
+                        details["duplicates"] = dups;
+                    }
+                }
+                if (!result.reasons.empty()) {
+                    details["reasons"] = result.reasons;
+                    record_locked(actor, tenant, action, reference, "refused", details);
+                    audited = true;
+                    return;
+                }
+                if (consent) {
+                    Subject s;
+                    s.tenant = tenant;
+                    s.reference = reference;
+                    s.consent = *consent;
+                    s.templates = records;
+                    store_->enrol(s);
+                    const std::optional<Subject> stored = store_->find(tenant, reference);
+                    if (!stored) throw Error(ErrorCode::store_error, "enrol: the subject vanished in its own transaction");
+                    for (const auto& t : stored->templates) result.template_ids.push_back(t.id);
+                } else {
+                    for (const auto& t : records) result.template_ids.push_back(store_->add_template(tenant, reference, t));
+                }
+                details["model_id"] = captures.front().face_template->model_id;
+                details["captures_retained"] = options_.retain_images;
+                details["stored"] = result.template_ids.size();
+                record_locked(actor, tenant, action, reference, "enrolled", details);
+                audited = true;
+                after_commit.push_back([&, g] {
+                    std::unique_lock index_lock(g->mutex);
+                    for (std::size_t i = 0; i < captures.size(); ++i)
+                        g->add(result.template_ids[i], reference, *captures[i].face_template);
+                });
+                result.enrolled = true;
+            });
         } catch (const Error& e) {
-            details["error"] = std::string(to_string(e.code()));
-            record(actor, tenant, action, reference, "refused", details);
+            // The transaction rolled back, its audit entry with it: record the failure on its own.
+            result.enrolled = false;
+            if (!refusal) {
+                details["error"] = std::string(to_string(e.code()));
+                try {
+                    record(actor, tenant, action, reference, "failed", details);
+                } catch (const Error&) {
+                    // The database is what failed: the caller gets the original error.
+                }
+            }
             throw;
         }
-        result.enrolled = true;
-        details["stored"] = result.template_ids.size();
-        record(actor, tenant, action, reference, "enrolled", details);
+        (void)audited;
+        if (refusal) throw *refusal;
         return result;
     }
 
@@ -463,35 +529,51 @@ private:
         v.clear();
     }
 
-    // Re-reads one subject into a loaded tenant's index (or drops it when it is gone).
-    void refresh_subject(const std::string& tenant, const std::string& reference) {
-        const std::shared_ptr<TenantGallery> g = loaded_gallery(tenant);
-        if (!g) return;  // loaded from the store when first used
-        std::unique_lock index_lock(g->mutex);
-        std::optional<Subject> s;
-        {
-            std::lock_guard lock(store_mutex_);
-            s = store_->find(tenant, reference);
+    // One batch of the change feed applied to the loaded indexes; returns the changes read.
+    // requires: writer_mutex_ and store_mutex_ held.
+    std::size_t apply_changes_locked() {
+        const std::vector<SubjectChange> changes = store_->changes_since(change_cursor_, kSyncBatch);
+        if (changes.empty()) return 0;
+        if (changes.front().sequence > change_cursor_ + 1) {
+            // Entries were pruned while we were not looking: rebuild everything loaded.
+            std::vector<std::string> tenants;
+            {
+                std::lock_guard lock(galleries_mutex_);
+                for (const auto& [tenant, _] : galleries_) tenants.push_back(tenant);
+            }
+            for (const auto& tenant : tenants) install_gallery(tenant, load_gallery_locked(tenant));
+        } else {
+            for (const auto& change : changes) refresh_subject_locked(change.tenant, change.reference);
         }
-        g->remove_subject(reference);
-        if (!s) return;
-        std::shared_lock keys_lock(keys_mutex_);
-        for (const auto& record : s->templates) {
-            auto plain = faceproof::open(key_for(record.key_id), record.sealed, template_ad(tenant, reference));
-            const Template t = parse_template(plain);
-            sodium_wipe(plain);
-            g->add(record.id, reference, t);
-        }
+        change_cursor_ = changes.back().sequence;
+        return changes.size();
     }
 
-    std::shared_ptr<TenantGallery> load_gallery(const std::string& tenant) {
+    // Re-reads one subject into a loaded tenant's index (or drops it when it is gone).
+    // requires: store_mutex_ held.
+    void refresh_subject_locked(const std::string& tenant, const std::string& reference) {
+        const std::shared_ptr<TenantGallery> g = loaded_gallery(tenant);
+        if (!g) return;  // loaded from the store when first used
+        const std::optional<Subject> s = store_->find(tenant, reference);
+        std::vector<std::pair<std::int64_t, Template>> templates;
+        if (s) {
+            std::shared_lock keys_lock(keys_mutex_);
+            for (const auto& record : s->templates) {
+                auto plain = faceproof::open(key_for(record.key_id), record.sealed, template_ad(tenant, reference));
+                templates.emplace_back(record.id, parse_template(plain));
+                sodium_wipe(plain);
+            }
+        }
+        std::unique_lock index_lock(g->mutex);
+        g->remove_subject(reference);
+        for (const auto& [id, t] : templates) g->add(id, reference, t);
+    }
+
+    // requires: store_mutex_ held.
+    std::shared_ptr<TenantGallery> load_gallery_locked(const std::string& tenant) {
         auto g = std::make_shared<TenantGallery>();
         g->index = GalleryIndex::create(options_.index);
-        std::vector<std::pair<SubjectKey, TemplateRecord>> rows;
-        {
-            std::lock_guard lock(store_mutex_);
-            rows = store_->all_templates(tenant);
-        }
+        const std::vector<std::pair<SubjectKey, TemplateRecord>> rows = store_->all_templates(tenant);
         std::shared_lock keys_lock(keys_mutex_);
         for (const auto& [owner, record] : rows) {
             auto plain = faceproof::open(key_for(record.key_id), record.sealed, template_ad(tenant, owner.reference));
@@ -502,23 +584,37 @@ private:
         return g;
     }
 
+    void install_gallery(const std::string& tenant, std::shared_ptr<TenantGallery> g) {
+        std::lock_guard lock(galleries_mutex_);
+        galleries_[tenant] = std::move(g);
+    }
+
     std::shared_ptr<TenantGallery> loaded_gallery(const std::string& tenant) {
         std::lock_guard lock(galleries_mutex_);
         const auto it = galleries_.find(tenant);
         return it == galleries_.end() ? nullptr : it->second;
     }
 
-    // The tenant's index, built from the store on first use.
-    TenantGallery& gallery(const std::string& tenant) {
-        if (auto g = loaded_gallery(tenant)) return *g;
-        auto fresh = load_gallery(tenant);
-        std::lock_guard lock(galleries_mutex_);
-        auto& slot = galleries_[tenant];
-        if (!slot) slot = std::move(fresh);  // another thread may have loaded it meanwhile
-        return *slot;
+    // The tenant's index, built from the store on first use. requires: store_mutex_ held.
+    std::shared_ptr<TenantGallery> gallery_locked(const std::string& tenant) {
+        if (auto g = loaded_gallery(tenant)) return g;
+        auto fresh = load_gallery_locked(tenant);
+        install_gallery(tenant, fresh);
+        return fresh;
     }
 
-    std::mutex store_mutex_;  // Store is not thread-safe
+    // The same, for readers that hold no lock. Loading under the store lock keeps it from racing a
+    // write of this process (which updates loaded indexes only).
+    std::shared_ptr<TenantGallery> gallery(const std::string& tenant) {
+        if (auto g = loaded_gallery(tenant)) return g;
+        std::lock_guard lock(store_mutex_);
+        return gallery_locked(tenant);
+    }
+
+    // Lock order: writer_mutex_, store_mutex_, keys_mutex_, then galleries_mutex_ or one gallery's
+    // mutex (never two of those at once).
+    std::mutex writer_mutex_;  // one writer (and one reader of the change feed) per process
+    std::mutex store_mutex_;   // Store is not thread-safe
     std::unique_ptr<Store> store_;
     AuditTrail audit_;
     mutable std::shared_mutex keys_mutex_;
@@ -527,11 +623,33 @@ private:
     const RegistryOptions options_;
     std::mutex galleries_mutex_;
     std::map<std::string, std::shared_ptr<TenantGallery>> galleries_;
-    std::mutex sync_mutex_;
     std::int64_t change_cursor_ = 0;
 };
 
 }  // namespace
+
+void check_reference(const std::string& reference) {
+    const auto characters = decode_utf8(reference);
+    auto refuse = [&](const std::string& why) {
+        throw Error(ErrorCode::invalid_argument,
+                    "subject reference " + why + " (1-" + std::to_string(kMaxReferenceCharacters) +
+                        " characters of UTF-8; no '/', '\\', control or invisible formatting characters; "
+                        "no spaces at either end)");
+    };
+    if (!characters) refuse("is not valid UTF-8");
+    if (characters->empty() || characters->size() > kMaxReferenceCharacters) refuse("has the wrong length");
+    for (const char32_t c : *characters) {
+        const bool control = c < 0x20 || (c >= 0x7F && c <= 0x9F);
+        // Zero-width and bidirectional controls make two references look alike in a log or a
+        // review screen; non-characters are not text.
+        const bool invisible = (c >= 0x200B && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) ||
+                               (c >= 0x2060 && c <= 0x2064) || (c >= 0x2066 && c <= 0x2069) || c == 0xFEFF ||
+                               c == 0xFFFE || c == 0xFFFF;
+        if (control || invisible) refuse("holds a control or invisible character");
+        if (c == '/' || c == '\\') refuse("holds a slash or backslash");
+    }
+    if (characters->front() == ' ' || characters->back() == ' ') refuse("starts or ends with a space");
+}
 
 void check_tenant(const std::string& tenant) {
     const bool ok = !tenant.empty() && tenant.size() <= kMaxTenantLength &&

@@ -23,6 +23,7 @@ std::string_view to_string(ErrorCode code) noexcept {
         case ErrorCode::store_error: return "store_error";
         case ErrorCode::not_found: return "not_found";
         case ErrorCode::conflict: return "conflict";
+        case ErrorCode::face_mismatch: return "face_mismatch";
         case ErrorCode::consent_invalid: return "consent_invalid";
         case ErrorCode::io_error: return "io_error";
         case ErrorCode::internal: return "internal";
