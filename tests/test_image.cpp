@@ -252,42 +252,23 @@ TEST(ImageLoader, JpegPixelsAreOpenCvs) {
     }
 }
 
-// A progressive JPEG with `extra` more scans before its EOI: copies of its last scan header with no
-// data, each a pass over the luma coefficients for the decoder (the "scan bomb": 2,000 of them in
-// 20 KB cost ~10 s of CPU before the limit).
-Bytes with_extra_scans(const Bytes& progressive, int extra) {
-    std::size_t last_sos = 0;
-    for (std::size_t i = 2; i + 1 < progressive.size(); ++i)
-        if (progressive[i] == 0xFF && progressive[i + 1] == 0xDA) last_sos = i;
-    const std::size_t length = (progressive[last_sos + 2] << 8) | progressive[last_sos + 3];
-    const Bytes header(progressive.begin() + last_sos, progressive.begin() + last_sos + 2 + length);
-    Bytes out(progressive.begin(), progressive.end() - 2);  // without the EOI
-    for (int i = 0; i < extra; ++i) out.insert(out.end(), header.begin(), header.end());
-    out.insert(out.end(), {0xFF, 0xD9});
-    return out;
-}
-
 TEST(ImageLoader, ProgressiveScanBombIsRefused) {
-    const Bytes progressive = encode(".jpg", noise(640, 480), {cv::IMWRITE_JPEG_PROGRESSIVE, 1});
+    const cv::Mat image = noise(640, 480);
     // A few bogus scans more are damage libjpeg recovers from (warnings): still an image.
-    EXPECT_EQ(fp::decode_image(with_extra_scans(progressive, 20)).size(), cv::Size(640, 480));
-    const Bytes bomb = with_extra_scans(progressive, 2000);
+    EXPECT_EQ(fp::decode_image(fptest::jpeg_with_extra_scans(image, 20)).size(), cv::Size(640, 480));
+    const Bytes bomb = fptest::jpeg_with_extra_scans(image, 2000);
     const std::string message =
         fptest::expect_error_code(fp::ErrorCode::image_too_large, [&] { (void)fp::decode_image(bomb); });
     EXPECT_NE(message.find("scans"), std::string::npos) << message;
     // Just over the limit is refused too (the file had 10 scans of its own).
-    expect_error([&] { (void)fp::decode_image(with_extra_scans(progressive, fp::kMaxJpegScans)); },
+    expect_error([&] { (void)fp::decode_image(fptest::jpeg_with_extra_scans(image, fp::kMaxJpegScans)); },
                  fp::ErrorCode::image_too_large);
 }
 
 // A blank 24 Mpx 1-bit PNG is 3 KB: decoding is bounded by the pixel limit (40 Mpx ones are
 // refused from the header), and what decodes is a plain image.
 TEST(ImageLoader, DefaultPixelLimitRefusesPixelBombs) {
-    auto blank_png = [](int width, int height) {
-        cv::Mat image(height, width, CV_8UC1, cv::Scalar(0));
-        return encode(".png", image, {cv::IMWRITE_PNG_BILEVEL, 1, cv::IMWRITE_PNG_COMPRESSION, 9});
-    };
-    const Bytes bomb = blank_png(16384, 2441);
+    const Bytes bomb = fptest::blank_png(16384, 2441);
     EXPECT_LT(bomb.size(), 64u * 1024);
     expect_error([&] { (void)fp::decode_image(bomb); }, fp::ErrorCode::image_too_large);
     EXPECT_EQ(fp::ImageLimits{}.max_pixels, 24'000'000);

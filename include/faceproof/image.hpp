@@ -51,6 +51,9 @@ struct ImageInfo {
 };
 
 ImageInfo probe_image(std::span<const std::uint8_t> bytes);
+// probe_image, then every limit decode_image checks before decoding (bytes, pixels, side:
+// Error{image_too_large}): what a caller needs to budget decoding work before doing any.
+ImageInfo probe_image_within(std::span<const std::uint8_t> bytes, const ImageLimits& limits);
 cv::Mat decode_image(std::span<const std::uint8_t> bytes, const ImageLimits& limits = {});
 cv::Mat load_image(const std::filesystem::path& path, const ImageLimits& limits = {});
 

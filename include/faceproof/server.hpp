@@ -5,8 +5,11 @@
 // registry, API keys, limits); the Registry and Store keep the data.
 //
 // Admission: at most `workers` requests run the face pipeline at once (one pipeline per worker,
-// OpenCV nets are not reentrant); up to `queue` more wait; beyond that the answer is 503 with
-// Retry-After instead of piling up.
+// networks are not reentrant); up to `queue` more wait; beyond that the answer is 503 with
+// Retry-After instead of piling up. A request's images are counted and their headers checked
+// against the per-image limits and the per-request decoding budget first (400/413 at once); they
+// are decoded only inside a worker's slot, and only those the request uses. Connections are
+// served by threads of their own, with deadlines (src/server/connection_guard.hpp).
 //
 // Thread safety: run() blocks the calling thread serving requests; stop() may be called from any
 // thread (e.g. a signal watcher) and makes run() return after in-flight requests finish.
@@ -30,15 +33,41 @@ struct ServerConfig {
     std::optional<std::filesystem::path> models_dir;  // empty = the default model directory
     int workers = 0;                         // pipelines; 0 = one per core
     int queue = -1;                          // waiting requests beyond the workers; -1 = 2 x workers
-    std::size_t max_body_bytes = 40u << 20;  // whole request body
+    std::size_t max_body_bytes = 24u << 20;  // whole request body
     ImageLimits image_limits;                // per image (bytes, pixels, side)
-    int request_timeout_s = 30;              // socket read/write timeout
+    // What one request's images may decode to together (8-bit BGR bytes, from their headers),
+    // checked before any is decoded: 192 MiB holds two 24 Mpx images, or a 12 Mpx ID photo and 16
+    // webcam frames, with room to spare.
+    std::size_t max_request_decoded_bytes = std::size_t{192} << 20;
+    int request_timeout_s = 30;              // writing one response
+    // Connections (src/server/connection_guard.hpp): open at once, from one client address; the
+    // request line and headers must arrive within header_timeout_s, the body at least at
+    // body_min_rate_bytes_per_s; idle keep-alive connections close after keep_alive_s; request
+    // bodies being received at once may hold max_inflight_body_bytes.
+    int max_connections = 256;
+    int max_connections_per_address = 32;
+    double header_timeout_s = 10;
+    double body_min_rate_bytes_per_s = 64 * 1024;
+    double keep_alive_s = 5;
+    std::size_t max_inflight_body_bytes = std::size_t{512} << 20;
     int rate_limit_per_minute = 600;         // per API key
-    int lockout_failures = 5;                // failed liveness checks of one subject ...
-    int lockout_window_s = 180;              // ... within this window ...
-    int lockout_s = 900;                     // ... lock the subject out this long
+    // Failed liveness checks (verify or /v1/liveness) lock out, on every node (kept in the store):
+    // a subject after lockout_failures within lockout_window_s, for lockout_s (a success clears
+    // the count); an API key after key_lockout_failures within key_lockout_window_s, for
+    // key_lockout_s (successes do not clear it: the key is how an attacker tunes a spoof).
+    // 0 failures = off.
+    int lockout_failures = 5;
+    int lockout_window_s = 180;
+    int lockout_s = 900;
+    int key_lockout_failures = 50;
+    int key_lockout_window_s = 600;
+    int key_lockout_s = 900;
     bool retain_images = false;              // keep enrolment images (sealed); off unless asked
     double sync_interval_s = 0.25;           // how often the change feed is read (several nodes)
+    // PostgreSQL only: deletions through the API are compacted away (VACUUM FULL, which locks the
+    // tables while it runs) this long after the first of them, once for all made meanwhile.
+    // SQLite needs no delay: each deletion checkpoints its write-ahead log at once.
+    double compaction_delay_s = 60;
 
     // A JSON object with any of the keys above (same names; image limits as "max_image_bytes",
     // "max_image_pixels", "max_image_side"). Unknown keys are an error (typos must not pass).

@@ -321,7 +321,7 @@ ImageInfo probe_image(Bytes bytes) {
     unreadable("unsupported or unrecognised image format (expected JPEG, PNG, WebP or BMP)");
 }
 
-cv::Mat decode_image(Bytes bytes, const ImageLimits& limits) {
+ImageInfo probe_image_within(Bytes bytes, const ImageLimits& limits) {
     if (bytes.size() > limits.max_bytes || bytes.size() > static_cast<std::size_t>(INT_MAX)) {
         throw Error(ErrorCode::image_too_large, "image data is " + std::to_string(bytes.size()) +
                                                     " bytes; the limit is " +
@@ -329,6 +329,11 @@ cv::Mat decode_image(Bytes bytes, const ImageLimits& limits) {
     }
     const ImageInfo info = probe_image(bytes);
     check_limits(info, limits);
+    return info;
+}
+
+cv::Mat decode_image(Bytes bytes, const ImageLimits& limits) {
+    const ImageInfo info = probe_image_within(bytes, limits);
     if (!is_complete(bytes, info)) {
         unreadable(std::string(to_string(info.format)) + " image data is truncated or incomplete");
     }

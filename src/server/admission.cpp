@@ -20,32 +20,4 @@ int RateLimiter::admit(const std::string& key, Clock::time_point now) {
     return 0;
 }
 
-int Lockout::locked_for(const std::string& subject, Clock::time_point now) {
-    std::lock_guard lock(mutex_);
-    const auto it = locked_until_.find(subject);
-    if (it == locked_until_.end()) return 0;
-    if (it->second <= now) {
-        locked_until_.erase(it);
-        return 0;
-    }
-    return seconds_until(it->second, now);
-}
-
-void Lockout::record_failure(const std::string& subject, Clock::time_point now) {
-    if (failures_ <= 0) return;
-    std::lock_guard lock(mutex_);
-    auto& times = recent_[subject];
-    times.push_back(now);
-    while (!times.empty() && now - times.front() > window_) times.pop_front();
-    if (static_cast<int>(times.size()) >= failures_) {
-        locked_until_[subject] = now + duration_;
-        recent_.erase(subject);
-    }
-}
-
-void Lockout::record_success(const std::string& subject) {
-    std::lock_guard lock(mutex_);
-    recent_.erase(subject);
-}
-
 }  // namespace faceproof::server

@@ -1,5 +1,5 @@
-// Admission control of the service: a pool of pipelines with a bounded wait queue, a per-key rate
-// limit and the per-subject lockout after repeated failed liveness checks.
+// Admission control of the service: a pool of pipelines with a bounded wait queue and a per-key
+// rate limit (the liveness lockout lives in the store: lockout.hpp).
 // Thread safety: every member function may be called concurrently.
 #pragma once
 
@@ -95,25 +95,6 @@ private:
     const int per_minute_;
     std::mutex mutex_;
     std::map<std::string, Window> windows_;
-};
-
-// After `failures` failed liveness checks of one subject within `window`, the subject is locked
-// out for `duration` (as AWS does for a device: 5 failures in 3 minutes).
-class Lockout {
-public:
-    Lockout(int failures, std::chrono::seconds window, std::chrono::seconds duration)
-        : failures_(failures), window_(window), duration_(duration) {}
-    // 0 when the subject may try; otherwise the seconds until the lock ends.
-    int locked_for(const std::string& subject, Clock::time_point now = Clock::now());
-    void record_failure(const std::string& subject, Clock::time_point now = Clock::now());
-    void record_success(const std::string& subject);
-
-private:
-    const int failures_;
-    const std::chrono::seconds window_, duration_;
-    std::mutex mutex_;
-    std::map<std::string, std::deque<Clock::time_point>> recent_;
-    std::map<std::string, Clock::time_point> locked_until_;
 };
 
 }  // namespace faceproof::server

@@ -11,6 +11,7 @@
 #include "faceproof/error.hpp"
 #include "faceproof/server.hpp"
 #include "report/json_report.hpp"
+#include "server/connection_guard.hpp"
 #include "server/proofing_service.hpp"
 #include "server/web_assets.hpp"
 
@@ -28,7 +29,8 @@ int http_status_for(ErrorCode code) {
         case ErrorCode::unauthorized: return 401;
         case ErrorCode::forbidden: return 403;
         case ErrorCode::not_found: return 404;
-        case ErrorCode::conflict: return 409;
+        case ErrorCode::conflict:
+        case ErrorCode::face_mismatch: return 409;
         case ErrorCode::image_too_large: return 413;
         case ErrorCode::unsupported_media_type: return 415;
         case ErrorCode::image_unreadable:
@@ -36,7 +38,8 @@ int http_status_for(ErrorCode code) {
         case ErrorCode::consent_invalid:
         case ErrorCode::template_mismatch: return 422;
         case ErrorCode::rate_limited: return 429;
-        case ErrorCode::overloaded: return 503;
+        case ErrorCode::overloaded:
+        case ErrorCode::store_error: return 503;  // the database did not answer: retry later
         default: return 500;
     }
 }
@@ -44,14 +47,39 @@ int http_status_for(ErrorCode code) {
 void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
     res.status = status;
     res.set_header("Cache-Control", "no-store");
-    res.set_content(body.dump(), "application/json");
+    // Messages may quote what a client sent: invalid UTF-8 is replaced, never a failed response.
+    res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
 }
 
-// The one place an error becomes an HTTP response.
+const char* reason_phrase(int status) {
+    switch (status) {
+        case 400: return "Bad Request";
+        case 413: return "Payload Too Large";
+        case 429: return "Too Many Requests";
+        case 503: return "Service Unavailable";
+        default: return "Error";
+    }
+}
+
+int retry_after_for(const Error& e) {
+    if (const auto* retry = dynamic_cast<const server::RetryLater*>(&e)) return retry->seconds();
+    return e.code() == ErrorCode::overloaded || e.code() == ErrorCode::store_error ? 1 : 0;
+}
+
+// The one place an error becomes an HTTP response: through httplib, or as the raw bytes written to
+// a connection refused before httplib reads it (connection_guard.hpp).
 void send_error(httplib::Response& res, const Error& e) {
-    if (const auto* retry = dynamic_cast<const server::RetryLater*>(&e))
-        res.set_header("Retry-After", std::to_string(retry->seconds()));
+    if (const int seconds = retry_after_for(e)) res.set_header("Retry-After", std::to_string(seconds));
     send_json(res, http_status_for(e.code()), {{"error", error_json(e)}});
+}
+std::string raw_error_response(const Error& e) {
+    const std::string body =
+        nlohmann::json{{"error", error_json(e)}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const int status = http_status_for(e.code());
+    std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason_phrase(status) +
+                      "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nConnection: close\r\n";
+    if (const int seconds = retry_after_for(e)) out += "Retry-After: " + std::to_string(seconds) + "\r\n";
+    return out + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 // What httplib answers by itself (no route, malformed request, body too large) gets the same shape.
@@ -83,17 +111,9 @@ enum class Access { open, key };
 
 class HttpServer final : public Server {
 public:
-    explicit HttpServer(const ServerConfig& config) : config_(config), service_(config) {
-        const int workers = std::max(1, config.workers > 0 ? config.workers
-                                                           : static_cast<int>(std::thread::hardware_concurrency()));
-        const int queue = config.queue >= 0 ? config.queue : 2 * workers;
-        // Enough connection threads for every worker and waiting request, plus a few so health
-        // checks, metrics and 503 answers still get through when the pipelines are saturated.
-        const std::size_t threads = static_cast<std::size_t>(workers + queue + 4);
-        http_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    explicit HttpServer(const ServerConfig& config)
+        : config_(config), service_(config), http_(connection_limits(config), raw_error_response) {
         http_.set_payload_max_length(config.max_body_bytes);
-        http_.set_read_timeout(config.request_timeout_s);
-        http_.set_write_timeout(config.request_timeout_s);
         http_.set_keep_alive_max_count(100);
         install_routes();
         const bool bound = config.port == 0 ? (port_ = http_.bind_to_any_port(config.host)) > 0
@@ -121,6 +141,18 @@ public:
 
 private:
     using Handler = std::function<Reply(const httplib::Request&, const ApiPrincipal*)>;
+
+    static server::ConnectionLimits connection_limits(const ServerConfig& c) {
+        server::ConnectionLimits limits;
+        limits.max_connections = c.max_connections;
+        limits.max_connections_per_address = c.max_connections_per_address;
+        limits.header_timeout_s = c.header_timeout_s;
+        limits.body_min_rate_bytes_per_s = c.body_min_rate_bytes_per_s;
+        limits.keep_alive_s = c.keep_alive_s;
+        limits.write_timeout_s = c.request_timeout_s;
+        limits.max_inflight_body_bytes = c.max_inflight_body_bytes;
+        return limits;
+    }
 
     // Every route goes through here: timing, authentication, errors, metrics.
     void route(const std::string& method, const std::string& pattern, const std::string& label, Access access,
@@ -183,6 +215,8 @@ private:
             return Reply{200, nlohmann::json::parse(server::openapi_json())};
         });
         http_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+            const server::ConnectionStats connections = http_.stats();
+            service_.metrics().set_connections(connections.open, connections.refused, connections.timed_out);
             res.set_content(service_.metrics().render(), "text/plain; version=0.0.4");
             service_.metrics().observe_request("/metrics", "GET", 200, 0);
         });
@@ -199,6 +233,16 @@ private:
                 service_.metrics().observe_request("/{static}", "GET", 200, 0);
             });
         }
+        // A request the connection layer refused (in-flight body budget) is answered before its
+        // body is read; the connection closes after the answer.
+        http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+            const std::optional<Error> refusal = http_.refusal_for_current_request();
+            if (!refusal) return httplib::Server::HandlerResponse::Unhandled;
+            send_error(res, *refusal);
+            res.set_header("Connection", "close");
+            service_.metrics().observe_request("refused", req.method, res.status, 0);
+            return httplib::Server::HandlerResponse::Handled;
+        });
         // Anything httplib answers by itself becomes the same JSON error shape.
         http_.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
                                                                             httplib::Response& res) {
@@ -235,7 +279,7 @@ private:
         while (!stop_cv_.wait_for(lock, interval, [&] { return stopping_; })) {
             lock.unlock();
             try {
-                service_.sync();
+                service_.maintain();
             } catch (const std::exception& e) {
                 // A database hiccup must not stop the node; the next round retries.
                 std::cerr << "faceproof serve: change feed: " << e.what() << '\n';
@@ -246,7 +290,7 @@ private:
 
     ServerConfig config_;
     ProofingService service_;
-    httplib::Server http_;
+    server::GuardedHttpServer http_;
     int port_ = 0;
     std::atomic<bool> ready_{false};
     std::mutex stop_mutex_;

@@ -80,7 +80,16 @@ std::string Metrics::render() const {
         << busy_ << "\n# HELP faceproof_workers Pipeline workers.\n# TYPE faceproof_workers gauge\nfaceproof_workers "
         << workers_ << "\n# HELP faceproof_sync_changes_total Subject changes applied from the change feed.\n"
            "# TYPE faceproof_sync_changes_total counter\nfaceproof_sync_changes_total "
-        << sync_changes_ << '\n';
+        << sync_changes_ << "\n# HELP faceproof_compactions_total Scheduled compactions after API deletions (PostgreSQL).\n"
+           "# TYPE faceproof_compactions_total counter\nfaceproof_compactions_total "
+        << compactions_ << "\n# HELP faceproof_connections_open Client connections being served.\n"
+           "# TYPE faceproof_connections_open gauge\nfaceproof_connections_open "
+        << open_connections_ << "\n# HELP faceproof_connections_refused_total Connections answered 503 and closed at once "
+           "(too many in all or from one address).\n# TYPE faceproof_connections_refused_total counter\n"
+           "faceproof_connections_refused_total "
+        << refused_connections_ << "\n# HELP faceproof_connections_timed_out_total Connections closed for missing a read "
+           "or write deadline.\n# TYPE faceproof_connections_timed_out_total counter\nfaceproof_connections_timed_out_total "
+        << timed_out_connections_ << '\n';
     return out.str();
 }
 

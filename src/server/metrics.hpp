@@ -21,6 +21,13 @@ public:
     void observe_stages(const StageTimings& timings);
     void set_queue(int waiting, int busy, int workers);
     void count_sync(std::size_t changes);
+    void count_compaction() { ++compactions_; }
+    // Connection layer counters (connection_guard.hpp), copied in before each render.
+    void set_connections(int open, std::uint64_t refused, std::uint64_t timed_out) {
+        open_connections_ = open;
+        refused_connections_ = refused;
+        timed_out_connections_ = timed_out;
+    }
 
     std::string render() const;
 
@@ -36,7 +43,9 @@ private:
     std::map<std::string, Histogram> latency_;                                     // route
     std::map<std::string, std::pair<double, std::uint64_t>> stages_;               // stage -> (sum s, count)
     std::atomic<int> waiting_{0}, busy_{0}, workers_{0};
-    std::atomic<std::uint64_t> sync_changes_{0};
+    std::atomic<std::uint64_t> sync_changes_{0}, compactions_{0};
+    std::atomic<int> open_connections_{0};
+    std::atomic<std::uint64_t> refused_connections_{0}, timed_out_connections_{0};
 };
 
 }  // namespace faceproof::server

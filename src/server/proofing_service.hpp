@@ -58,8 +58,10 @@ public:
     Reply audit(const ApiPrincipal& p, std::int64_t after, std::int64_t limit);
 
     bool ready();
-    // Applies the store's change feed to the in-memory indexes (other nodes' changes).
-    void sync();
+    // Periodic work (faceproof serve: every sync_interval_s): applies the store's change feed to
+    // the in-memory indexes (other nodes' changes), and on PostgreSQL compacts deletions once
+    // compaction_delay_s has passed since the first one pending.
+    void maintain();
     Metrics& metrics() { return metrics_; }
 
 private:

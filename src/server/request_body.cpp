@@ -2,7 +2,9 @@
 
 #include <sodium.h>
 
+#include <cctype>
 #include <cmath>
+#include <string_view>
 
 #include "faceproof/error.hpp"
 
@@ -28,18 +30,40 @@ std::vector<std::uint8_t> from_base64(const std::string& name, std::string_view 
     return out;
 }
 
-bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+std::string lower_trimmed(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// "type/subtype; name=value; ..." -> the media type and whether every parameter is acceptable JSON
+// (only charset=utf-8, the one encoding JSON may use: RFC 8259).
+bool is_json_media_type(const std::string& header) {
+    const auto semicolon = header.find(';');
+    if (lower_trimmed(std::string_view(header).substr(0, semicolon)) != "application/json") return false;
+    for (auto start = semicolon; start != std::string::npos;) {
+        const auto next = header.find(';', start + 1);
+        const std::string parameter = lower_trimmed(std::string_view(header).substr(start + 1, next - start - 1));
+        if (!parameter.empty() && parameter != "charset=utf-8" && parameter != "charset=\"utf-8\"") return false;
+        start = next;
+    }
+    return true;
+}
+
+std::span<const std::uint8_t> as_bytes(const std::string& s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
 
 }  // namespace
 
 RequestBody RequestBody::parse(const httplib::Request& request) {
     RequestBody body;
+    body.request_ = &request;
     const std::string type = request.get_header_value("Content-Type");
-    if (request.is_multipart_form_data()) {
-        for (const auto& [name, part] : request.files) body.parts_.emplace(name, part.content);
-        return body;
-    }
-    if (starts_with(type, "application/json")) {
+    if (request.is_multipart_form_data()) return body;
+    if (is_json_media_type(type)) {
         body.is_json_ = true;
         body.json_ = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
         if (body.json_.is_discarded()) throw Error(ErrorCode::invalid_argument, "the request body is not valid JSON");
@@ -47,42 +71,50 @@ RequestBody RequestBody::parse(const httplib::Request& request) {
         return body;
     }
     throw Error(ErrorCode::unsupported_media_type,
-                "send multipart/form-data or application/json (got " + (type.empty() ? std::string("none") : type) + ")");
+                "send multipart/form-data or application/json (UTF-8) (got " +
+                    (type.empty() ? std::string("none") : type.substr(0, 100)) + ")");
 }
 
-std::vector<std::vector<std::uint8_t>> RequestBody::images(const std::string& name) const {
-    std::vector<std::vector<std::uint8_t>> out;
+std::size_t RequestBody::image_count(const std::string& name) const {
+    if (!is_json_) return request_->files.count(name);
+    const auto it = json_.find(name);
+    if (it == json_.end() || it->is_null()) return 0;
+    if (it->is_string()) return 1;
+    if (it->is_array()) return it->size();
+    throw Error(ErrorCode::invalid_argument, "\"" + name + "\" must be a base64 string or an array of them");
+}
+
+std::vector<std::span<const std::uint8_t>> RequestBody::images(const std::string& name) const {
+    std::vector<std::span<const std::uint8_t>> out;
     if (!is_json_) {
-        const auto [first, last] = parts_.equal_range(name);
-        for (auto it = first; it != last; ++it) out.emplace_back(it->second.begin(), it->second.end());
+        const auto [first, last] = request_->files.equal_range(name);
+        for (auto it = first; it != last; ++it) out.push_back(as_bytes(it->second.content));
         return out;
     }
-    const auto it = json_.find(name);
-    if (it == json_.end() || it->is_null()) return out;
-    if (it->is_string()) {
-        out.push_back(from_base64(name, it->get_ref<const std::string&>()));
-    } else if (it->is_array()) {
-        for (const auto& v : *it) {
-            if (!v.is_string()) throw Error(ErrorCode::invalid_argument, "\"" + name + "\" must hold base64 strings");
-            out.push_back(from_base64(name, v.get_ref<const std::string&>()));
+    if (image_count(name) == 0) return out;
+    auto cached = decoded_.find(name);
+    if (cached == decoded_.end()) {
+        std::vector<std::vector<std::uint8_t>> images;
+        const auto& value = json_.at(name);
+        if (value.is_string()) {
+            images.push_back(from_base64(name, value.get_ref<const std::string&>()));
+        } else {
+            for (const auto& v : value) {
+                if (!v.is_string()) throw Error(ErrorCode::invalid_argument, "\"" + name + "\" must hold base64 strings");
+                images.push_back(from_base64(name, v.get_ref<const std::string&>()));
+            }
         }
-    } else {
-        throw Error(ErrorCode::invalid_argument, "\"" + name + "\" must be a base64 string or an array of them");
+        cached = decoded_.emplace(name, std::move(images)).first;
     }
-    return out;
-}
-
-std::vector<std::vector<std::uint8_t>> RequestBody::required_images(const std::string& name) const {
-    auto out = images(name);
-    if (out.empty()) throw Error(ErrorCode::invalid_argument, "missing image field \"" + name + "\"");
+    for (const auto& image : cached->second) out.emplace_back(image.data(), image.size());
     return out;
 }
 
 std::optional<std::string> RequestBody::text(const std::string& name) const {
     if (!is_json_) {
-        const auto it = parts_.find(name);
-        if (it == parts_.end()) return std::nullopt;
-        return it->second;
+        const auto it = request_->files.find(name);
+        if (it == request_->files.end()) return std::nullopt;
+        return it->second.content;
     }
     const auto it = json_.find(name);
     if (it == json_.end() || it->is_null()) return std::nullopt;
