@@ -40,6 +40,8 @@ class Calibration {
 public:
     // Parses the JSON calibration file format ("format": "faceproof-calibration/1").
     static Calibration from_json(const std::string& text);
+    // The file must be a regular file of at most 1 MiB (input_limit::calibration); anything else is
+    // Error{io_error}, refused without blocking or reading.
     static Calibration load(const std::filesystem::path& file);
     // The calibration shipped with the library (calibration/default.json at build time).
     // Throws calibration_invalid when the build had none.

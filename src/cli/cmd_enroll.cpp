@@ -8,6 +8,7 @@
 #include "cli/cli.hpp"
 #include "faceproof/quality.hpp"
 #include "registry/registry_json.hpp"
+#include "util/input_file.hpp"
 #include "util/text_file.hpp"
 
 namespace faceproof::cli {
@@ -32,7 +33,7 @@ std::vector<Capture> captures_of(const Context& context, const std::vector<std::
 }
 
 Consent read_consent(const std::filesystem::path& file) {
-    const std::string text = read_text_file(file, "consent file");
+    const std::string text = read_text_file(file, "consent file", input_limit::consent);
     const auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (json.is_discarded()) throw Error(ErrorCode::consent_invalid, file.string() + ": not valid JSON");
     try {

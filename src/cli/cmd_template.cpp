@@ -6,13 +6,14 @@
 #include "cli/cli.hpp"
 #include "faceproof/engine.hpp"
 #include "report/json_report.hpp"
+#include "util/input_file.hpp"
 
 namespace faceproof::cli {
 namespace {
 
 Template read_template(const std::filesystem::path& path) {
     // Templates are ~2 KiB; anything far larger is not one.
-    const auto bytes = read_file_limited(path, 1 << 20);
+    const auto bytes = read_input_file(path, input_limit::template_file, "template file");
     try {
         return parse_template(bytes);
     } catch (const Error& e) {

@@ -6,6 +6,7 @@
 
 #include "calibration_data.hpp"
 #include "faceproof/error.hpp"
+#include "util/input_file.hpp"
 #include "util/text_file.hpp"
 #include "faceproof/match.hpp"
 
@@ -47,7 +48,7 @@ Calibration Calibration::from_json(const std::string& text) {
 }
 
 Calibration Calibration::load(const std::filesystem::path& file) {
-    return from_json(read_text_file(file, "calibration file"));
+    return from_json(read_text_file(file, "calibration file", input_limit::calibration));
 }
 
 const Calibration& Calibration::shipped() {
