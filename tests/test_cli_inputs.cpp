@@ -5,10 +5,9 @@
 // of blocking the suite.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #include <algorithm>
 #include <chrono>
@@ -81,6 +80,19 @@ void expect_cli_error(const fptest::CliResult& r, int exit_code, const std::stri
     EXPECT_EQ(j["error"]["code"], code) << fptest::describe(r);
     const std::string message = j["error"].value("message", "");
     for (const auto& f : fragments) EXPECT_NE(message.find(f), std::string::npos) << f << " in: " << message;
+}
+
+fp::Template shipped_model_template(int seed, const std::string& sha) {
+    fp::Template t{fp::Calibration::shipped().model_id(), sha, std::vector<float>(512)};
+    std::uint32_t x = 2463534242u + static_cast<std::uint32_t>(seed);
+    double norm = 0;
+    for (float& v : t.values) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        v = static_cast<float>(static_cast<double>(x) / 4294967296.0 - 0.5);
+        norm += static_cast<double>(v) * v;
+    }
+    for (float& v : t.values) v = static_cast<float>(v / std::sqrt(norm));
+    return t;
 }
 
 class InputFiles : public testing::Test {
@@ -231,6 +243,67 @@ TEST_F(InputFiles, CliRefusesConsentAndConfigThatAreNotSmallRegularFiles) {
         EXPECT_NE(r.err.find("server config '" + bad.string() + "'"), std::string::npos) << r.err;
         EXPECT_NE(r.err.find("[io_error]"), std::string::npos) << r.err;
     }
+}
+
+// --- templates of another model file (item: compare checks the model SHA-256) -------------------
+
+TEST(TemplateModelFile, SimilarityRefusesAnotherModelFile) {
+    const std::string sha_a(64, 'a'), sha_b(64, 'b');
+    const fp::Template a = shipped_model_template(1, sha_a);
+    fp::Template b = shipped_model_template(2, sha_a);
+    EXPECT_LT(std::abs(fp::similarity(a, b)), 0.3);
+    b.model_sha256 = sha_b;
+    const std::string msg = expect_error_code(ErrorCode::template_mismatch, [&] { fp::similarity(a, b); });
+    EXPECT_NE(msg.find(sha_a), std::string::npos) << msg;
+    EXPECT_NE(msg.find(sha_b), std::string::npos) << msg;
+    // The same digest in upper case is the same model file.
+    b.model_sha256 = std::string(64, 'A');
+    EXPECT_NO_THROW(fp::similarity(a, b));
+}
+
+TEST(TemplateModelFile, CalibrationRecordsTheModelFile) {
+    // The shipped calibration was made with the shipped embedding model.
+    const auto& manifest = fp::model_manifest();
+    const auto feature = std::find_if(manifest.begin(), manifest.end(), [](auto& m) { return m.name == "fr_feature"; });
+    ASSERT_NE(feature, manifest.end());
+    EXPECT_EQ(fp::Calibration::shipped().model_sha256(), feature->sha256);
+    // Optional, but 64 hex characters when present.
+    const std::string base = fptest::flat_calibration_json("m", 0.3);
+    EXPECT_EQ(fp::Calibration::from_json(base).model_sha256(), "");
+    auto with_sha = [&](const std::string& sha) {
+        return base.substr(0, base.size() - 1) + ", \"model_sha256\": \"" + sha + "\"}";
+    };
+    EXPECT_EQ(fp::Calibration::from_json(with_sha(std::string(64, 'C'))).model_sha256(), std::string(64, 'c'));
+    expect_error_code(ErrorCode::calibration_invalid, [&] { fp::Calibration::from_json(with_sha("abc")); });
+    expect_error_code(ErrorCode::calibration_invalid, [&] { fp::Calibration::from_json(with_sha(std::string(64, 'g'))); });
+}
+
+TEST(TemplateModelFile, CompareRefusesTemplatesOfAnotherModelFile) {
+    fptest::TempDir dir("faceproof-compare");
+    const std::string shipped_sha = fp::Calibration::shipped().model_sha256();
+    const std::string other_sha(64, 'e');
+    auto write = [&](const std::string& name, const fp::Template& t) {
+        fptest::write_bytes(dir / name, fp::serialize_template(t));
+        return (dir / name).string();
+    };
+    const fp::Template t = shipped_model_template(7, shipped_sha);
+    fp::Template other = t;  // the very same vector, but from another model file
+    other.model_sha256 = other_sha;
+    const std::string a = write("a.fptm", t), a2 = write("a2.fptm", t), b = write("b.fptm", other);
+
+    auto r = cli({"compare", a, a2, "--json"});
+    EXPECT_EQ(r.exit_code, 0) << fptest::describe(r);
+    // Before: MATCH with similarity 1. Now: two model files are never compared.
+    r = cli({"compare", a, b, "--json"});
+    expect_cli_error(r, 2, "template_mismatch", {"different model files", shipped_sha, other_sha});
+    // Both of the other model file: comparable with each other, but not calibrated by the shipped
+    // calibration, which records its model file.
+    r = cli({"compare", b, b, "--json"});
+    expect_cli_error(r, 2, "template_mismatch", {b, other_sha, shipped_sha});
+    // A calibration that records no model file judges by the model id alone.
+    const fs::path calibration = fptest::write_flat_calibration(dir.path(), t.model_id, 0.5);
+    r = cli({"compare", b, b, "--calibration", calibration.string(), "--json"});
+    EXPECT_EQ(r.exit_code, 0) << fptest::describe(r);
 }
 
 }  // namespace
