@@ -25,7 +25,7 @@ void register_subjects(CLI::App& app, Context& context) {
     add_json_flag(*list, context);
     list->callback([&context, args] {
         context.action = [&context, args] {
-            const auto refs = open_registry(args->store, false)->subjects(args->store.tenant, args->limit, args->offset);
+            const auto refs = open_registry(args->store, StoreOpening::existing_only, false)->subjects(args->store.tenant, args->limit, args->offset);
             print(context, {{"tenant", args->store.tenant}, {"subjects", refs}}, [&](std::ostream& out) {
                 for (const auto& r : refs) out << r << '\n';
             });
@@ -40,7 +40,7 @@ void register_subjects(CLI::App& app, Context& context) {
     add_json_flag(*show, context);
     show->callback([&context, args] {
         context.action = [&context, args] {
-            const auto s = open_registry(args->store, false)->subject(args->store.tenant, args->subject);
+            const auto s = open_registry(args->store, StoreOpening::existing_only, false)->subject(args->store.tenant, args->subject);
             if (!s) throw Error(ErrorCode::not_found, "no subject '" + args->subject + "' in tenant " + args->store.tenant);
             print(context, subject_json(*s), [&](std::ostream& out) { out << subject_json(*s).dump(2) << '\n'; });
             return exit_ok;
@@ -56,7 +56,7 @@ void register_subjects(CLI::App& app, Context& context) {
     add_json_flag(*del, context);
     del->callback([&context, args] {
         context.action = [&context, args] {
-            auto registry = open_registry(args->store, false);
+            auto registry = open_registry(args->store, StoreOpening::existing_only, false);
             const bool removed = registry->remove(cli_actor(), args->store.tenant, args->subject);
             if (!removed) throw Error(ErrorCode::not_found, "no subject '" + args->subject + "' in tenant " + args->store.tenant);
             if (args->vacuum) registry->vacuum();
@@ -73,7 +73,7 @@ void register_subjects(CLI::App& app, Context& context) {
     add_json_flag(*purge, context);
     purge->callback([&context, args] {
         context.action = [&context, args] {
-            auto registry = open_registry(args->store, false);
+            auto registry = open_registry(args->store, StoreOpening::existing_only, false);
             const auto purged = registry->purge(cli_actor(), args->now);
             if (args->vacuum && !purged.empty()) registry->vacuum();
             print(context, {{"purged", purged}}, [&](std::ostream& out) {

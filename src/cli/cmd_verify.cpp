@@ -64,7 +64,8 @@ void register_verify(CLI::App& app, Context& context) {
     add_json_flag(*cmd, context);
     cmd->callback([&context, args] {
         context.action = [&context, args] {
-            auto store = Store::open(database_url(args->store));  // no decision without its audit entry
+            // No decision without its audit entry; on a fresh machine that entry starts the default store.
+            auto store = open_store(args->store, StoreOpening::create_if_missing);
             const Calibration calibration =
                 args->calibration ? Calibration::load(*args->calibration) : Calibration::shipped();
             const LivenessCalibration liveness_calibration = args->liveness_calibration
