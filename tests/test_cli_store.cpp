@@ -241,6 +241,54 @@ TEST_F(CliStore, VerifyStartsTheDefaultStoreOnAFreshMachine) {
     EXPECT_EQ(entries[0]["action"], "verify");
 }
 
+TEST_F(CliStore, SubjectsListSaysWhenMoreFollow) {
+    const fs::path store = dir_ / "many.db";
+    const std::string db = "--db=sqlite:" + store.string();
+    {
+        auto s = Store::open("sqlite:" + store.string(), StoreOpening::create_if_missing).store;
+        for (int i = 0; i < 105; ++i) {
+            char ref[16];
+            std::snprintf(ref, sizeof ref, "s-%03d", i);
+            s->enrol(subject(ref));
+        }
+    }
+    auto lines = [](const std::string& out) { return std::count(out.begin(), out.end(), '\n'); };
+    // Text: the first 100, and on stderr how many were shown and how to get the rest.
+    auto r = cli({"subjects", "list", db});
+    ASSERT_EQ(r.exit_code, 0) << fptest::describe(r);
+    EXPECT_EQ(lines(r.out), 100);
+    EXPECT_NE(r.err.find("listed 100 subjects from offset 0"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--offset 100"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--all"), std::string::npos) << r.err;
+    // JSON: the same, machine-readable.
+    json j = json::parse(cli({"subjects", "list", db, "--json"}).out);
+    EXPECT_EQ(j["subjects"].size(), 100u);
+    EXPECT_EQ(j["more"], true);
+    EXPECT_EQ(j["next_offset"], 100);
+    j = json::parse(cli({"subjects", "list", db, "--json", "--offset", "100"}).out);
+    EXPECT_EQ(j["subjects"], json::array({"s-100", "s-101", "s-102", "s-103", "s-104"}));
+    EXPECT_EQ(j["more"], false);
+    EXPECT_TRUE(j["next_offset"].is_null());
+    r = cli({"subjects", "list", db, "--offset", "100"});
+    EXPECT_EQ(lines(r.out), 5);
+    EXPECT_EQ(r.err, "") << "the last page says nothing more";
+    // Exactly at the end is not "more".
+    j = json::parse(cli({"subjects", "list", db, "--json", "--limit", "105"}).out);
+    EXPECT_EQ(j["more"], false);
+    j = json::parse(cli({"subjects", "list", db, "--json", "--limit", "104"}).out);
+    EXPECT_EQ(j["more"], true);
+    EXPECT_EQ(j["next_offset"], 104);
+    // --all: everything, in order.
+    r = cli({"subjects", "list", db, "--all"});
+    EXPECT_EQ(lines(r.out), 105);
+    EXPECT_EQ(r.err, "");
+    j = json::parse(cli({"subjects", "list", db, "--all", "--json"}).out);
+    ASSERT_EQ(j["subjects"].size(), 105u);
+    EXPECT_EQ(j["subjects"][104], "s-104");
+    EXPECT_EQ(j["more"], false);
+    EXPECT_EQ(cli({"subjects", "list", db, "--all", "--offset", "3"}).exit_code, 64);
+}
+
 // `faceproof serve` on a fresh machine: Server::create makes the default store, the data key and
 // their directory, all owner-only.
 TEST(ServerFiles, OwnerOnlyStoreKeyAndDirectory) {
