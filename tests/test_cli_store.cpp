@@ -289,9 +289,132 @@ TEST_F(CliStore, SubjectsListSaysWhenMoreFollow) {
     EXPECT_EQ(cli({"subjects", "list", db, "--all", "--offset", "3"}).exit_code, 64);
 }
 
+// --- consent sanity ------------------------------------------------------------------------------
+
+std::string in_minutes(int minutes) {
+    const std::int64_t ms = fp::store_detail::now_unix_ms() + std::int64_t{minutes} * 60'000;
+    const std::time_t t = static_cast<std::time_t>(ms / 1000);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    return text;
+}
+
+// Consent records that must be refused, with a fragment of the reason.
+std::vector<std::pair<fp::Consent, std::string>> insane_consents() {
+    std::vector<std::pair<fp::Consent, std::string>> out;
+    auto with = [&](auto change, const std::string& why) {
+        fp::Consent c = valid_consent();
+        change(c);
+        out.emplace_back(c, why);
+    };
+    with([](fp::Consent& c) { c.given_at = "2099-01-01T00:00:00Z"; }, "in the future");
+    with([](fp::Consent& c) { c.given_at = in_minutes(10); }, "in the future");
+    with([](fp::Consent& c) { c.purpose = std::string(100'000, 'p'); }, "\"purpose\" is longer than 256 characters");
+    with([](fp::Consent& c) { c.legal_basis = std::string(257, 'l'); }, "\"legal_basis\" is longer than 256 characters");
+    with([](fp::Consent& c) { c.notice_version = std::string(257, 'n'); }, "\"notice_version\" is longer");
+    with([](fp::Consent& c) { c.purpose = "identity\nproofing"; }, "\"purpose\" contains a control character");
+    with([](fp::Consent& c) { c.legal_basis = "consent\x1b[2J"; }, "\"legal_basis\" contains a control character");
+    with([](fp::Consent& c) { c.notice_version = "v3\x7f"; }, "control character");
+    with([](fp::Consent& c) { c.notice_version = "v3\xc2\x85"; }, "control character");  // U+0085 (C1)
+    with([](fp::Consent& c) { c.purpose = "\xff\xfe"; }, "\"purpose\" is not valid UTF-8");
+    with([](fp::Consent& c) { c.purpose = "\xc0\xaf"; }, "not valid UTF-8");          // overlong '/'
+    with([](fp::Consent& c) { c.purpose = "\xed\xa0\x80"; }, "not valid UTF-8");      // a surrogate
+    with([](fp::Consent& c) { c.purpose = "caf\xc3"; }, "not valid UTF-8");           // cut short
+    with([](fp::Consent& c) { c.given_at = "2024-01-01T00:00:00." + std::string(60, '0') + "Z"; },
+         "\"given_at\" is longer than 64 characters");
+    with([](fp::Consent& c) { c.expires_at = "2099-01-01T00:00:00." + std::string(60, '0') + "Z"; },
+         "\"expires_at\" is longer than 64 characters");
+    return out;
+}
+
+TEST(ConsentSanity, CheckRefusesAndAcceptsAtTheBounds) {
+    for (const auto& [consent, why] : insane_consents()) {
+        const std::string msg =
+            expect_error_code(ErrorCode::consent_invalid, [&] { fp::store_detail::check_consent(consent); });
+        EXPECT_NE(msg.find(why), std::string::npos) << why << " in: " << msg;
+    }
+    // At the bounds: 256 characters (of two bytes each), a given_at within the clock skew, a
+    // fraction that keeps the time at 64 characters, letters of any script.
+    fp::Consent c = valid_consent();
+    c.purpose.clear();
+    for (int i = 0; i < 256; ++i) c.purpose += "\xc3\xa9";  // é
+    c.legal_basis = "consentement (RGPD art. 9(2)(a)) \xe2\x80\x94 \xe5\x90\x8c\xe6\x84\x8f \xf0\x9f\x93\x9d";
+    c.given_at = in_minutes(2);
+    EXPECT_NO_THROW(fp::store_detail::check_consent(c));
+    c.given_at = "2024-01-01T00:00:00." + std::string(43, '0') + "Z";
+    ASSERT_EQ(c.given_at.size(), 64u);
+    EXPECT_NO_THROW(fp::store_detail::check_consent(c));
+    c.purpose += "x";
+    expect_error_code(ErrorCode::consent_invalid, [&] { fp::store_detail::check_consent(c); });
+}
+
+// The HTTP API parses consent with consent_from_json; the stores check again on enrolment. Each
+// refuses with the same message.
+TEST(ConsentSanity, JsonParsingAndBothStoresRefuseAlike) {
+    fptest::TempDir dir("faceproof-consent");
+    auto sqlite = Store::open("sqlite:" + (dir / "store.db").string());
+    std::unique_ptr<Store> postgres;
+    std::string schema;
+    const char* pg_url = std::getenv("FACEPROOF_TEST_POSTGRES_URL");
+    if (pg_url && *pg_url) {
+        schema = "t_consent_" + std::to_string(::getpid());
+        PGconn* conn = PQconnectdb(pg_url);
+        PQclear(PQexec(conn, ("CREATE SCHEMA " + schema).c_str()));
+        PQfinish(conn);
+        const std::string base = pg_url;
+        postgres = Store::open(base + (base.find('?') == std::string::npos ? "?" : "&") +
+                               "options=-csearch_path%3D" + schema);
+    }
+    int n = 0;
+    for (const auto& [consent, why] : insane_consents()) {
+        const std::string from_json =
+            expect_error_code(ErrorCode::consent_invalid, [&] { fp::consent_from_json(fp::consent_json(consent)); });
+        EXPECT_NE(from_json.find(why), std::string::npos) << why << " in: " << from_json;
+        fp::Subject s = subject("s-" + std::to_string(++n));
+        s.consent = consent;
+        EXPECT_EQ(expect_error_code(ErrorCode::consent_invalid, [&] { sqlite->enrol(s); }), from_json);
+        if (postgres) EXPECT_EQ(expect_error_code(ErrorCode::consent_invalid, [&] { postgres->enrol(s); }), from_json);
+    }
+    EXPECT_TRUE(sqlite->list("default", 10, 0).empty());
+    if (postgres) {
+        EXPECT_TRUE(postgres->list("default", 10, 0).empty());
+        postgres.reset();
+        PGconn* conn = PQconnectdb(pg_url);
+        PQclear(PQexec(conn, ("DROP SCHEMA " + schema + " CASCADE").c_str()));
+        PQfinish(conn);
+    }
+}
+
+TEST_F(CliStore, EnrollRefusesInsaneConsentBeforeAnyWork) {
+    const fs::path store = dir_ / "store.db";
+    auto enroll = [&](const fp::Consent& consent) {
+        fptest::write_text(dir_ / "c.json", consent_text(consent));
+        return cli({"enroll", "--subject", "s-1", "--consent", (dir_ / "c.json").string(), image_.string(),
+                    "--db=sqlite:" + store.string(), "--key-file=" + key_.string(), "--json"});
+    };
+    fp::Consent future = valid_consent();
+    future.given_at = "2099-01-01T00:00:00Z";
+    auto r = enroll(future);
+    EXPECT_EQ(r.exit_code, 2) << fptest::describe(r);
+    EXPECT_EQ(error_of(r).value("code", ""), "consent_invalid");
+    EXPECT_NE(error_of(r).value("message", "").find("given_at 2099-01-01T00:00:00Z is in the future"),
+              std::string::npos) << fptest::describe(r);
+    fp::Consent wordy = valid_consent();
+    wordy.purpose = std::string(10'000, 'p');
+    r = enroll(wordy);
+    EXPECT_EQ(error_of(r).value("code", ""), "consent_invalid") << fptest::describe(r);
+    EXPECT_NE(error_of(r).value("message", "").find("\"purpose\" is longer than 256 characters"), std::string::npos)
+        << fptest::describe(r);
+    EXPECT_FALSE(fs::exists(store)) << "refused before the store is opened";
+    // A 100 KB purpose does not even fit the consent file limit.
+    wordy.purpose = std::string(100'000, 'p');
+    r = enroll(wordy);
+    EXPECT_EQ(error_of(r).value("code", ""), "io_error") << fptest::describe(r);
+}
+
 // `faceproof serve` on a fresh machine: Server::create makes the default store, the data key and
-// their directory, all owner-only.
-TEST(ServerFiles, OwnerOnlyStoreKeyAndDirectory) {
+// their directory, all owner-only; its HTTP API refuses the consent the CLI refuses, alike.
+TEST(ServerFiles, OwnerOnlyStoreKeyAndDirectoryAndSaneConsent) {
     ASSERT_TRUE(fptest::models_problem().empty()) << fptest::models_problem();
     fptest::TempDir dir("faceproof-serve-files");
     const fs::path xdg = dir / "fresh" / "share";
@@ -322,6 +445,24 @@ TEST(ServerFiles, OwnerOnlyStoreKeyAndDirectory) {
     fp::Server::create(explicit_config).reset();
     EXPECT_EQ(mode_of(dir / "explicit.db"), 0600u);
 
+    const std::string key =
+        fp::create_api_key(*Store::open("sqlite:" + (data / "faceproof.db").string()), "acme", fp::ApiRole::operator_role).key;
+    httplib::Client client("127.0.0.1", server->port());
+    client.set_read_timeout(60);
+    for (const auto& [consent, why] : insane_consents()) {
+        if (why.find("UTF-8") != std::string::npos) continue;  // a JSON form field cannot carry those bytes
+        const httplib::MultipartFormDataItems form = {{"image", "not even an image", "a.jpg", "image/jpeg"},
+                                                      {"subject", "cust-1", "", ""},
+                                                      {"consent", consent_text(consent), "", "application/json"}};
+        const auto r = client.Post("/v1/subjects", {{"Authorization", "Bearer " + key}}, form);
+        ASSERT_TRUE(r) << why;
+        EXPECT_EQ(r->status, 422) << why << ": " << r->body;
+        const json body = json::parse(r->body, nullptr, false);
+        EXPECT_EQ(body["error"]["code"], "consent_invalid") << r->body;
+        const std::string expected =
+            expect_error_code(ErrorCode::consent_invalid, [&] { fp::consent_from_json(fp::consent_json(consent)); });
+        EXPECT_EQ(body["error"]["message"], expected) << why;
+    }
     server->stop();
     thread.join();
 }

@@ -103,8 +103,10 @@ public:
     virtual ~Store() = default;
 
     // Stores subject, consent and templates in ONE transaction (all or nothing).
-    // requires: tenant, reference non-empty; every consent field non-empty and a valid RFC 3339
-    //   instant where a time; expires_at > given_at and expires_at > now (else consent_invalid).
+    // requires: tenant, reference non-empty; every consent field non-empty; purpose, legal_basis,
+    //   notice_version valid UTF-8 of at most 256 characters without control characters; times
+    //   valid RFC 3339 instants of at most 64 characters; given_at at most 5 minutes after now
+    //   (clock skew); expires_at > given_at and expires_at > now (else consent_invalid).
     // throws: conflict if (tenant, reference) exists.
     virtual void enrol(const Subject& s) = 0;
 
