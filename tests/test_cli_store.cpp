@@ -214,6 +214,15 @@ TEST_F(CliStore, CommandsThatWriteFirstCreateTheStoreAndSaySo) {
     for (const char* suffix : {"", "-wal", "-shm"}) EXPECT_EQ(mode_of(store.string() + suffix), 0600u) << suffix;
     keep.reset();
 
+    // serve says so too (it serves until stopped: the run is cut short once it has started).
+    const fs::path served = dir_ / "served.db";
+    fptest::CliOptions options;
+    options.timeout = 8s;
+    r = fptest::run_cli({"serve", "--listen", "127.0.0.1:0", "--db=sqlite:" + served.string(),
+                         "--key-file=" + key_.string()}, options);
+    EXPECT_NE(r.err.find("faceproof: created the store " + served.string()), std::string::npos) << fptest::describe(r);
+    EXPECT_EQ(mode_of(served), 0600u);
+
     // api-keys create makes a store too.
     const fs::path keys = dir_ / "keys.db";
     r = cli({"api-keys", "create", "--tenant", "acme", "--db=sqlite:" + keys.string()});
@@ -239,6 +248,16 @@ TEST_F(CliStore, VerifyStartsTheDefaultStoreOnAFreshMachine) {
     const json entries = json::parse(r.out)["entries"];
     ASSERT_EQ(entries.size(), 1u) << r.out;
     EXPECT_EQ(entries[0]["action"], "verify");
+}
+
+TEST_F(CliStore, VerifyMakesNoStoreBeforeItCanDecide) {
+    const fs::path store = dir_ / "audit.db";
+    auto r = cli({"verify", (dir_ / "no-such.jpg").string(), image_.string(), "--db=sqlite:" + store.string()});
+    EXPECT_EQ(r.exit_code, 2) << fptest::describe(r);
+    r = cli({"verify", image_.string(), image_.string(), "--fmr", "0.4", "--db=sqlite:" + store.string()});
+    EXPECT_EQ(r.exit_code, 64) << fptest::describe(r);
+    EXPECT_FALSE(fs::exists(store)) << "a mistyped image path or option makes no store";
+    EXPECT_EQ(r.err.find("created the store"), std::string::npos) << r.err;
 }
 
 TEST_F(CliStore, SubjectsListSaysWhenMoreFollow) {
