@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 #include <opencv2/imgcodecs.hpp>
@@ -238,7 +240,9 @@ fs::path write_flat_calibration(const fs::path& dir, const std::string& model_id
     return path;
 }
 
-CliResult run_cli(const std::vector<std::string>& args) {
+CliResult run_cli(const std::vector<std::string>& args) { return run_cli(args, CliOptions{}); }
+
+CliResult run_cli(const std::vector<std::string>& args, const CliOptions& options) {
     TempDir capture("faceproof-cli-run");
     const std::string out_path = (capture.path() / "stdout").string();
     const std::string err_path = (capture.path() / "stderr").string();
@@ -266,6 +270,13 @@ CliResult run_cli(const std::vector<std::string>& args) {
                       env_storage.end());
     env_storage.push_back("XDG_DATA_HOME=" + capture.path().string());
     if (!std::getenv("FACEPROOF_MODELS")) env_storage.push_back("FACEPROOF_MODELS=" + models_dir().string());
+    for (const auto& entry : options.env) {
+        const std::string name = entry.substr(0, entry.find('=') + 1);
+        env_storage.erase(std::remove_if(env_storage.begin(), env_storage.end(),
+                                         [&](const std::string& e) { return e.rfind(name, 0) == 0; }),
+                          env_storage.end());
+        env_storage.push_back(entry);
+    }
     std::vector<char*> envp;
     for (auto& e : env_storage) envp.push_back(e.data());
     envp.push_back(nullptr);
@@ -275,10 +286,20 @@ CliResult run_cli(const std::vector<std::string>& args) {
     if (rc != 0) throw std::runtime_error("cannot start " + argv_storage[0] + ": " + std::strerror(rc));
 
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) throw std::runtime_error("waitpid failed");
-    }
     CliResult result;
+    const auto deadline = std::chrono::steady_clock::now() + options.timeout.value_or(std::chrono::milliseconds(0));
+    for (;;) {
+        const pid_t done = ::waitpid(pid, &status, options.timeout ? WNOHANG : 0);
+        if (done == pid) break;
+        if (done < 0 && errno != EINTR) throw std::runtime_error("waitpid failed");
+        if (done == 0) {
+            if (std::chrono::steady_clock::now() >= deadline && !result.timed_out) {
+                ::kill(pid, SIGKILL);
+                result.timed_out = true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    }
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
     result.out = read_text(out_path);
     result.err = read_text(err_path);

@@ -3,6 +3,7 @@
 // face crops and image transforms, and calibration files written for a test.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -125,10 +126,19 @@ struct CliResult {
     int exit_code = -1;  // the process exit status; 128 + signal when it was killed by a signal
     std::string out;     // stdout
     std::string err;     // stderr
+    bool timed_out = false;
 };
 // Runs FACEPROOF_CLI_PATH with args (no shell), stdin from /dev/null, and waits for it. The
 // environment is the test process's (so FACEPROOF_MODELS is passed on).
 CliResult run_cli(const std::vector<std::string>& args);
+struct CliOptions {
+    // Killed (SIGKILL, exit_code 128 + 9, timed_out) when still running after this long: for tests
+    // of inputs that used to hang, so that a regression fails instead of blocking the suite.
+    std::optional<std::chrono::milliseconds> timeout;
+    // NAME=value entries replacing the defaults (e.g. XDG_DATA_HOME, FACEPROOF_DB).
+    std::vector<std::string> env;
+};
+CliResult run_cli(const std::vector<std::string>& args, const CliOptions& options);
 std::string describe(const CliResult& r);  // for failure messages
 
 // --- errors --------------------------------------------------------------------------------------

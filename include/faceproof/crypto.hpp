@@ -52,8 +52,10 @@ class DataKey {
 public:
     static constexpr std::size_t kSize = 32;
 
-    // Throws Error{key_invalid} naming the file when it is missing, not a regular file, group- or
-    // world-accessible (says `chmod 600`), malformed, or all zero bytes.
+    // Throws Error{key_invalid} naming the file when it is missing, not a regular file (a FIFO or
+    // device is refused without blocking or reading), group- or world-accessible (says `chmod 600`),
+    // larger than 4 KiB (refused from its size, input_limit::key_file), malformed, or all zero bytes.
+    // Reads at most 66 bytes.
     static DataKey from_file(const std::filesystem::path& file);
     // flag, else $FACEPROOF_KEY_FILE (when non-empty), else default_file() when it exists, else
     // Error{key_invalid} saying how to get one.

@@ -28,7 +28,8 @@ struct LfwPairs {
 
 // Parses both header forms: "N" (one set: N matched then N mismatched lines) and
 // "F N" (F folds, each N matched then N mismatched). Throws Error{invalid_argument} with the line
-// number on malformed input, io_error when unreadable.
+// number on malformed input, io_error when missing, unreadable, not a regular file or larger than
+// 64 MiB (input_limit::dataset_list; refused from its size, before reading).
 LfwPairs parse_lfw_pairs(const std::filesystem::path& file);
 // Image path of (name, index) under root: root/name/name_%04d.jpg.
 std::filesystem::path lfw_image_path(const std::filesystem::path& root, const std::string& name, int index);

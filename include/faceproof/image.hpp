@@ -15,7 +15,8 @@
 //               (more than kMaxJpegScans progressive scans, src/image/jpeg_decoder.hpp). Never
 //               returns a partially decoded image.
 //   load_image(path, limits): the same for a file; reads at most limits.max_bytes + 1 bytes;
-//               io_error if the file cannot be opened.
+//               io_error if the file cannot be opened or is not a regular file (a FIFO, device or
+//               directory is refused without blocking or reading; src/util/input_file.hpp).
 // Thread safety: all functions are reentrant.
 #pragma once
 
@@ -57,7 +58,8 @@ ImageInfo probe_image_within(std::span<const std::uint8_t> bytes, const ImageLim
 cv::Mat decode_image(std::span<const std::uint8_t> bytes, const ImageLimits& limits = {});
 cv::Mat load_image(const std::filesystem::path& path, const ImageLimits& limits = {});
 
-// Reads a whole file, refusing (image_too_large) files larger than max_bytes; io_error if unreadable.
+// Reads a whole regular file, refusing (image_too_large) one larger than max_bytes before reading
+// it; io_error if it is missing, unreadable or not a regular file (FIFOs and devices never block).
 std::vector<std::uint8_t> read_file_limited(const std::filesystem::path& path, std::size_t max_bytes);
 
 }  // namespace faceproof

@@ -45,6 +45,7 @@ struct LivenessCalibration {
     double threshold = 0.5;
     std::string json;  // the whole file, for provenance
     static LivenessCalibration from_json(const std::string& text);  // calibration_invalid if malformed
+    // A regular file of at most 1 MiB (input_limit::calibration), else Error{io_error}.
     static LivenessCalibration load(const std::filesystem::path& file);
     static const LivenessCalibration& shipped();  // calibration_invalid when the build has none
 };

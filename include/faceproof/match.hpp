@@ -26,7 +26,10 @@ struct Template {
 std::vector<std::uint8_t> serialize_template(const Template& t);
 Template parse_template(std::span<const std::uint8_t> bytes);
 
-// Cosine similarity in [-1, 1]. Throws template_mismatch when model ids or dimensions differ.
+// Cosine similarity in [-1, 1].
+// requires: nothing (templates may come from files of unknown origin).
+// throws:   template_mismatch when the model ids, the model files' SHA-256 or the dimensions differ:
+//           vectors of two model files are not comparable even under one model id.
 double similarity(const Template& a, const Template& b);
 
 struct OperatingPoint {
@@ -39,7 +42,10 @@ struct OperatingPoint {
 class Calibration {
 public:
     // Parses the JSON calibration file format ("format": "faceproof-calibration/1").
+    // "model_sha256" is optional; when present it must be 64 hex characters (calibration_invalid).
     static Calibration from_json(const std::string& text);
+    // The file must be a regular file of at most 1 MiB (input_limit::calibration); anything else is
+    // Error{io_error}, refused without blocking or reading.
     static Calibration load(const std::filesystem::path& file);
     // The calibration shipped with the library (calibration/default.json at build time).
     // Throws calibration_invalid when the build had none.
@@ -49,11 +55,15 @@ public:
     // neighbours otherwise; invalid_argument outside the calibrated range.
     double threshold_for(double fmr) const;
     const std::string& model_id() const { return model_id_; }
+    // Lower-case hex SHA-256 of the model file whose templates were calibrated; empty when the file
+    // does not record it. Templates of another model file must not be judged by these thresholds.
+    const std::string& model_sha256() const { return model_sha256_; }
     const std::vector<OperatingPoint>& points() const { return points_; }
     const std::string& json() const { return json_; }
 
 private:
     std::string model_id_;
+    std::string model_sha256_;
     std::vector<OperatingPoint> points_;  // increasing fmr
     std::string json_;
 };

@@ -58,7 +58,8 @@ void fetch_models(const std::filesystem::path& dir, std::ostream& log);
 // The verified bytes of every model in the manifest, read once.
 class ModelSet {
 public:
-    // Throws model_missing / model_corrupt naming the file and the fix (`faceproof models fetch`).
+    // Throws model_missing / model_corrupt naming the file and the fix (`faceproof models fetch`);
+    // io_error when a model file is not a regular file (never blocks on a FIFO) or over 256 MiB.
     static std::shared_ptr<const ModelSet> open(const std::filesystem::path& dir);
     const std::vector<std::uint8_t>& bytes(const std::string& name) const;  // invalid_argument if unknown
     const std::filesystem::path& dir() const { return dir_; }

@@ -71,6 +71,8 @@ struct ServerConfig {
 
     // A JSON object with any of the keys above (same names; image limits as "max_image_bytes",
     // "max_image_pixels", "max_image_side"). Unknown keys are an error (typos must not pass).
+    // The file must be a regular file of at most 64 KiB (input_limit::server_config): anything else
+    // (missing, a FIFO, /dev/zero, too large) is Error{io_error}, refused without blocking or reading.
     static ServerConfig from_file(const std::filesystem::path& file);
 };
 

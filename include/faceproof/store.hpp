@@ -94,6 +94,24 @@ struct LockoutRule {
     std::int64_t lock_ms = 900'000;    // ... lock the key out this long
 };
 
+// How Store::open treats a SQLite database file that does not exist yet. (PostgreSQL: no effect;
+// the server itself reports a database that does not exist.)
+enum class StoreOpening {
+    // Error{store_error} naming the path: a mistyped --db must not become a new, empty store against
+    // which every duplicate check passes. For whatever only reads or changes what is stored.
+    existing_only,
+    // Creates the file (mode 0600; SQLite gives its -wal and -shm files the same mode) and, for the
+    // default "sqlite:", the directories up to it (0700); OpenedStore::created says so. For what may
+    // be the first to write: enrolment, a verification's audit entry, API keys, the server.
+    create_if_missing,
+};
+
+class Store;
+struct OpenedStore {
+    std::unique_ptr<Store> store;
+    std::string created;  // path of the SQLite file this open created; empty when it existed (always for PostgreSQL)
+};
+
 class Store {
 public:
     virtual ~Store() = default;
@@ -108,8 +126,10 @@ public:
     virtual void transaction(const std::string& scope, const std::function<void()>& work) = 0;
 
     // Stores subject, consent and templates in ONE transaction (all or nothing).
-    // requires: tenant, reference non-empty; every consent field non-empty and a valid RFC 3339
-    //   instant where a time; expires_at > given_at and expires_at > now (else consent_invalid).
+    // requires: tenant, reference non-empty; every consent field non-empty; purpose, legal_basis,
+    //   notice_version valid UTF-8 of at most 256 characters without control characters; times
+    //   valid RFC 3339 instants of at most 64 characters; given_at at most 5 minutes after now
+    //   (clock skew); expires_at > given_at and expires_at > now (else consent_invalid).
     // throws: conflict if (tenant, reference) exists.
     virtual void enrol(const Subject& s) = 0;
 
@@ -181,12 +201,17 @@ public:
     virtual std::int64_t locked_until(const std::string& key, std::int64_t now_ms) = 0;
     virtual void clear_failures(const std::string& key) = 0;
 
-    // "sqlite:PATH" opens (creating) a SQLite database and applies pending migrations;
-    // "sqlite:" alone uses $XDG_DATA_HOME/faceproof/faceproof.db, else
-    // ~/.local/share/faceproof/faceproof.db (directories created with mode 0700).
+    // "sqlite:PATH" opens a SQLite database and applies pending migrations; "sqlite:" alone uses
+    // $XDG_DATA_HOME/faceproof/faceproof.db, else ~/.local/share/faceproof/faceproof.db. A file that
+    // does not exist is created only with StoreOpening::create_if_missing (else store_error); the
+    // directory of an explicit PATH is never created. A PATH that is not a regular file (directory,
+    // FIFO, device) is store_error. If opening a file this call created fails, the file is removed.
     // "postgresql://…" / "postgres://…": a PostgreSQL server (libpq connection URI), migrations
     // applied under an advisory lock so several nodes can start together.
     // Anything else: invalid_argument.
+    static OpenedStore open(const std::string& url, StoreOpening opening);
+    // open(url, StoreOpening::create_if_missing).store, for the server and tests, which make their
+    // store; a command that only reads passes existing_only.
     static std::unique_ptr<Store> open(const std::string& url);
     // The URL to open: given when non-empty, else $FACEPROOF_DB when set, else "sqlite:".
     static std::string resolve_url(const std::string& given);

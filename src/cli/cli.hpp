@@ -17,6 +17,7 @@
 #include "faceproof/models.hpp"
 #include "faceproof/audit_trail.hpp"
 #include "faceproof/registry.hpp"
+#include "faceproof/store.hpp"
 
 namespace faceproof {
 struct BatchItem;
@@ -40,6 +41,8 @@ struct Context {
 void print(const Context& context, const nlohmann::json& json, const std::function<void(std::ostream&)>& text);
 // The one place errors become exit codes and messages.
 int report_error(const Context& context, const Error& error);
+// A remark beside the result ("faceproof: MESSAGE" on stderr), so stdout stays the result alone.
+void note(const std::string& message);
 
 // Templates of image files on `threads` cores (0 = all) with a progress bar on stderr.
 std::vector<BatchItem> templates_with_progress(const Context& context, const std::vector<std::filesystem::path>& images,
@@ -52,8 +55,13 @@ struct StoreOptions {
     std::string tenant = "default";
 };
 void add_store_options(CLI::App& command, StoreOptions& options, bool with_key);
+// The store of --db. Only the commands that may be the first to write (enroll, verify, serve,
+// api-keys create) pass create_if_missing; a store they create is announced ("faceproof: created
+// the store PATH"). Every other command refuses a store that does not exist (a mistyped --db).
+std::unique_ptr<Store> open_store(const std::string& url, StoreOpening opening);
+std::unique_ptr<Store> open_store(const StoreOptions& options, StoreOpening opening);
 // The key is loaded when need_key, or when one is given (flag or environment) anyway.
-std::unique_ptr<Registry> open_registry(const StoreOptions& options, bool need_key,
+std::unique_ptr<Registry> open_registry(const StoreOptions& options, StoreOpening opening, bool need_key,
                                         const RegistryOptions& registry_options = {});
 std::string database_url(const StoreOptions& options);
 

@@ -26,7 +26,7 @@ void register_audit(CLI::App& app, Context& context) {
     add_json_flag(*list, context);
     list->callback([&context, args] {
         context.action = [&context, args] {
-            auto store = Store::open(database_url(args->store));
+            auto store = open_store(args->store, StoreOpening::existing_only);
             const auto entries = AuditTrail(*store).list(
                 args->all_tenants ? std::nullopt : std::optional(args->store.tenant), args->after, args->limit);
             nlohmann::json json = nlohmann::json::array();
@@ -48,7 +48,7 @@ void register_audit(CLI::App& app, Context& context) {
     add_json_flag(*verify, context);
     verify->callback([&context, args] {
         context.action = [&context, args] {
-            auto store = Store::open(database_url(args->store));
+            auto store = open_store(args->store, StoreOpening::existing_only);
             AuditTrail trail(*store);
             std::int64_t entries = 0;
             const AuditCheck check = trail.verify(&entries);

@@ -8,6 +8,7 @@
 #include "cli/cli.hpp"
 #include "faceproof/quality.hpp"
 #include "registry/registry_json.hpp"
+#include "util/input_file.hpp"
 #include "util/text_file.hpp"
 
 namespace faceproof::cli {
@@ -32,7 +33,7 @@ std::vector<Capture> captures_of(const Context& context, const std::vector<std::
 }
 
 Consent read_consent(const std::filesystem::path& file) {
-    const std::string text = read_text_file(file, "consent file");
+    const std::string text = read_text_file(file, "consent file", input_limit::consent);
     const auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (json.is_discarded()) throw Error(ErrorCode::consent_invalid, file.string() + ": not valid JSON");
     try {
@@ -89,7 +90,7 @@ void register_enroll(CLI::App& app, Context& context) {
             if (!args->add) consent = read_consent(args->consent);  // a bad consent fails before any work
             RegistryOptions options;
             options.retain_images = args->retain_images;
-            auto registry = open_registry(args->store, true, options);
+            auto registry = open_registry(args->store, StoreOpening::create_if_missing, true, options);
             const std::vector<Capture> captures = captures_of(context, args->images, profile);
             EnrolmentPolicy policy;
             policy.refuse_duplicates = !args->allow_duplicate;
@@ -144,7 +145,7 @@ void register_search(CLI::App& app, Context& context) {
     cmd->callback([&context, args] {
         context.action = [&context, args] {
             const QualityProfile profile = quality_profile_from_string(args->profile);
-            auto registry = open_registry(args->store, true);
+            auto registry = open_registry(args->store, StoreOpening::existing_only, true);
             const Capture probe = captures_of(context, {args->image}, profile).front();
             const SearchResult r = registry->search(cli_actor(), args->store.tenant, probe, {args->top, args->search_fmr});
             nlohmann::json json = search_json(r);

@@ -23,6 +23,7 @@
 #include "liveness/pad_batch.hpp"
 #include "liveness/pad_labels.hpp"
 #include "liveness/pad_metrics.hpp"
+#include "util/input_file.hpp"
 
 namespace faceproof::cli {
 namespace {
@@ -42,7 +43,7 @@ std::string utc_now() {
 }
 
 std::string labels_sha256(const std::filesystem::path& labels) {
-    const auto bytes = read_file_limited(labels, 64u * 1024u * 1024u);
+    const auto bytes = read_input_file(labels, input_limit::dataset_list, "labels file");
     return sha256_hex(bytes);
 }
 

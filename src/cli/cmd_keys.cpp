@@ -43,7 +43,7 @@ void register_keys(CLI::App& app, Context& context) {
         context.action = [&context, rotate_args] {
             DataKey new_key = DataKey::from_file(rotate_args->new_key_file);
             const std::string id = new_key.id();
-            auto registry = open_registry(rotate_args->store, true);
+            auto registry = open_registry(rotate_args->store, StoreOpening::existing_only, true);
             registry->rotate_key(cli_actor(), std::move(new_key));
             print(context, {{"new_key_id", id}, {"rotated", true}}, [&](std::ostream& out) {
                 out << "every stored template is now sealed with key " << id << '\n';

@@ -79,6 +79,9 @@ void register_serve(CLI::App& app, Context& context) {
             if (args->queue) config.queue = *args->queue;
             if (args->rate_limit) config.rate_limit_per_minute = *args->rate_limit;
             if (args->retain_images) config.retain_images = true;
+            // The server makes its store when there is none; opened here first so that the command
+            // says so, as every command that creates a store does.
+            open_store(Store::resolve_url(config.db), StoreOpening::create_if_missing).reset();
             install_signal_watcher();
             auto server = Server::create(config);
             g_server = server.get();
@@ -104,7 +107,7 @@ void register_serve(CLI::App& app, Context& context) {
     add_json_flag(*create, context);
     create->callback([&context, key_args] {
         context.action = [&context, key_args] {
-            auto store = Store::open(database_url(key_args->store));
+            auto store = open_store(key_args->store, StoreOpening::create_if_missing);
             const NewApiKey k = create_api_key(*store, key_args->store.tenant, api_role_from_string(key_args->role));
             AuditTrail(*store).append(k.record.tenant, cli_actor(), "api_key_create", "", "created",
                                       {{"key_id", k.record.id}, {"role", k.record.role}});
@@ -121,7 +124,7 @@ void register_serve(CLI::App& app, Context& context) {
     add_json_flag(*list, context);
     list->callback([&context, key_args] {
         context.action = [&context, key_args] {
-            auto store = Store::open(database_url(key_args->store));
+            auto store = open_store(key_args->store, StoreOpening::existing_only);
             const auto records =
                 store->list_api_keys(key_args->all ? std::nullopt : std::optional(key_args->store.tenant));
             nlohmann::json json = nlohmann::json::array();
@@ -142,7 +145,7 @@ void register_serve(CLI::App& app, Context& context) {
     add_json_flag(*revoke, context);
     revoke->callback([&context, key_args] {
         context.action = [&context, key_args] {
-            auto store = Store::open(database_url(key_args->store));
+            auto store = open_store(key_args->store, StoreOpening::existing_only);
             const auto record = store->find_api_key(key_args->id);
             if (!record || !store->revoke_api_key(key_args->id, audit_time_now()))
                 throw Error(ErrorCode::not_found, "no active API key " + key_args->id);

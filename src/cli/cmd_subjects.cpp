@@ -12,23 +12,52 @@ void register_subjects(CLI::App& app, Context& context) {
         StoreOptions store;
         std::string subject, now;
         std::int64_t limit = 100, offset = 0;
-        bool vacuum = true;
+        bool vacuum = true, all = false;
     };
     auto args = std::make_shared<Args>();
     auto* subjects = app.add_subcommand("subjects", "Enrolled subjects of a tenant");
     subjects->require_subcommand(1);
 
-    auto* list = subjects->add_subcommand("list", "References of the tenant's subjects, in order");
+    auto* list = subjects->add_subcommand(
+        "list", "References of the tenant's subjects, in order: a page of --limit from --offset (says when more "
+                "follow), or --all");
     add_store_options(*list, args->store, false);
-    list->add_option("--limit", args->limit, "At most this many")->default_val(100)->check(CLI::Range(0, 1000000));
-    list->add_option("--offset", args->offset, "Skip this many first")->default_val(0)->check(CLI::NonNegativeNumber);
+    auto* limit = list->add_option("--limit", args->limit, "At most this many")->default_val(100)
+                      ->check(CLI::Range(0, 1000000));
+    auto* offset = list->add_option("--offset", args->offset, "Skip this many first")->default_val(0)
+                       ->check(CLI::NonNegativeNumber);
+    list->add_flag("--all", args->all, "Every subject of the tenant")->excludes(limit)->excludes(offset);
     add_json_flag(*list, context);
     list->callback([&context, args] {
         context.action = [&context, args] {
-            const auto refs = open_registry(args->store, false)->subjects(args->store.tenant, args->limit, args->offset);
-            print(context, {{"tenant", args->store.tenant}, {"subjects", refs}}, [&](std::ostream& out) {
-                for (const auto& r : refs) out << r << '\n';
-            });
+            auto registry = open_registry(args->store, StoreOpening::existing_only, false);
+            std::vector<std::string> refs;
+            bool more = false;
+            if (args->all) {
+                constexpr std::int64_t kPage = 1000;
+                for (;;) {
+                    const auto page = registry->subjects(args->store.tenant, kPage, static_cast<std::int64_t>(refs.size()));
+                    refs.insert(refs.end(), page.begin(), page.end());
+                    if (static_cast<std::int64_t>(page.size()) < kPage) break;
+                }
+            } else {
+                // One more than asked tells whether the page is the last one.
+                refs = registry->subjects(args->store.tenant, args->limit + 1, args->offset);
+                more = static_cast<std::int64_t>(refs.size()) > args->limit;
+                if (more) refs.resize(static_cast<std::size_t>(args->limit));
+            }
+            const std::int64_t offset = args->all ? 0 : args->offset;
+            const std::int64_t next = offset + static_cast<std::int64_t>(refs.size());
+            print(context,
+                  {{"tenant", args->store.tenant}, {"subjects", refs}, {"offset", offset}, {"more", more},
+                   {"next_offset", more ? nlohmann::json(next) : nlohmann::json()}},
+                  [&](std::ostream& out) {
+                      for (const auto& r : refs) out << r << '\n';
+                  });
+            // Said beside the list (stderr), so that stdout stays one reference per line.
+            if (more && !context.json)
+                note("listed " + std::to_string(refs.size()) + " subjects from offset " + std::to_string(offset) +
+                     "; more follow: --offset " + std::to_string(next) + " for the next page, --all for every one");
             return exit_ok;
         };
     });
@@ -40,7 +69,7 @@ void register_subjects(CLI::App& app, Context& context) {
     add_json_flag(*show, context);
     show->callback([&context, args] {
         context.action = [&context, args] {
-            const auto s = open_registry(args->store, false)->subject(args->store.tenant, args->subject);
+            const auto s = open_registry(args->store, StoreOpening::existing_only, false)->subject(args->store.tenant, args->subject);
             if (!s) throw Error(ErrorCode::not_found, "no subject '" + args->subject + "' in tenant " + args->store.tenant);
             print(context, subject_json(*s), [&](std::ostream& out) { out << subject_json(*s).dump(2) << '\n'; });
             return exit_ok;
@@ -56,7 +85,7 @@ void register_subjects(CLI::App& app, Context& context) {
     add_json_flag(*del, context);
     del->callback([&context, args] {
         context.action = [&context, args] {
-            auto registry = open_registry(args->store, false);
+            auto registry = open_registry(args->store, StoreOpening::existing_only, false);
             const bool removed = registry->remove(cli_actor(), args->store.tenant, args->subject);
             if (!removed) throw Error(ErrorCode::not_found, "no subject '" + args->subject + "' in tenant " + args->store.tenant);
             if (args->vacuum) registry->vacuum();
@@ -73,7 +102,7 @@ void register_subjects(CLI::App& app, Context& context) {
     add_json_flag(*purge, context);
     purge->callback([&context, args] {
         context.action = [&context, args] {
-            auto registry = open_registry(args->store, false);
+            auto registry = open_registry(args->store, StoreOpening::existing_only, false);
             const auto purged = registry->purge(cli_actor(), args->now);
             if (args->vacuum && !purged.empty()) registry->vacuum();
             print(context, {{"purged", purged}}, [&](std::ostream& out) {

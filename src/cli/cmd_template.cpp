@@ -6,18 +6,31 @@
 #include "cli/cli.hpp"
 #include "faceproof/engine.hpp"
 #include "report/json_report.hpp"
+#include "util/input_file.hpp"
 
 namespace faceproof::cli {
 namespace {
 
 Template read_template(const std::filesystem::path& path) {
     // Templates are ~2 KiB; anything far larger is not one.
-    const auto bytes = read_file_limited(path, 1 << 20);
+    const auto bytes = read_input_file(path, input_limit::template_file, "template file");
     try {
         return parse_template(bytes);
     } catch (const Error& e) {
         throw Error(e.code(), path.string() + ": " + e.what());
     }
+}
+
+// The thresholds hold only for templates of the model (id) and model file (SHA-256, when the
+// calibration records it) that were calibrated.
+void check_calibrated(const Template& t, const std::filesystem::path& path, const Calibration& calibration) {
+    if (t.model_id != calibration.model_id())
+        throw Error(ErrorCode::template_mismatch, path.string() + ": template model '" + t.model_id +
+                                                      "' is not the calibrated one ('" + calibration.model_id() + "')");
+    if (!calibration.model_sha256().empty() && t.model_sha256 != calibration.model_sha256())
+        throw Error(ErrorCode::template_mismatch, path.string() + ": template made by the model file with SHA-256 " +
+                                                      t.model_sha256 + ", the calibration by " +
+                                                      calibration.model_sha256());
 }
 
 void write_file_atomically(const std::filesystem::path& path, const std::vector<std::uint8_t>& bytes) {
@@ -76,11 +89,9 @@ void register_template(CLI::App& app, Context& context) {
                 args->calibration ? Calibration::load(*args->calibration) : Calibration::shipped();
             const Template a = read_template(args->first);
             const Template b = read_template(args->second);
-            if (a.model_id != calibration.model_id())
-                throw Error(ErrorCode::template_mismatch, "template model '" + a.model_id +
-                                                              "' is not the calibrated one ('" +
-                                                              calibration.model_id() + "')");
-            const double s = similarity(a, b);
+            const double s = similarity(a, b);  // template_mismatch unless both come from one model file
+            check_calibrated(a, args->first, calibration);
+            check_calibrated(b, args->second, calibration);
             const double threshold = calibration.threshold_for(args->fmr);
             const bool match = s >= threshold;
             print(context,

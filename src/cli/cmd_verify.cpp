@@ -64,7 +64,6 @@ void register_verify(CLI::App& app, Context& context) {
     add_json_flag(*cmd, context);
     cmd->callback([&context, args] {
         context.action = [&context, args] {
-            auto store = Store::open(database_url(args->store));  // no decision without its audit entry
             const Calibration calibration =
                 args->calibration ? Calibration::load(*args->calibration) : Calibration::shipped();
             const LivenessCalibration liveness_calibration = args->liveness_calibration
@@ -80,6 +79,10 @@ void register_verify(CLI::App& app, Context& context) {
                                                               : "probe frame " + std::to_string(i + 1)));
             const double decode_ms =
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+            // No decision without its audit entry, so the store is opened before deciding (and after
+            // the cheap checks, so a mistyped option or image path makes no store); on a fresh machine
+            // that entry starts the default store.
+            auto store = open_store(args->store, StoreOpening::create_if_missing);
             auto verifier = IdentityVerifier::create(context.open_models(), calibration, liveness_calibration);
             ProofingResult r = verifier->check(reference, probes, {args->fmr, args->require_liveness});
             r.match.reference.timings["decode"] = decode_ms;  // all images; verify_json adds the stages up

@@ -29,6 +29,8 @@ int exit_code_for(ErrorCode code) {
     }
 }
 
+void note(const std::string& message) { std::cerr << "faceproof: " << message << '\n'; }
+
 int report_error(const Context& context, const Error& error) {
     if (context.json)
         std::cout << nlohmann::json{{"error", error_json(error)}}.dump(2) << '\n';

@@ -20,12 +20,21 @@ void add_store_options(CLI::App& command, StoreOptions& options, bool with_key) 
 
 std::string database_url(const StoreOptions& options) { return Store::resolve_url(options.db); }
 
-std::unique_ptr<Registry> open_registry(const StoreOptions& options, bool need_key,
+std::unique_ptr<Store> open_store(const std::string& url, StoreOpening opening) {
+    OpenedStore opened = Store::open(url, opening);
+    if (!opened.created.empty()) note("created the store " + opened.created);
+    return std::move(opened.store);
+}
+
+std::unique_ptr<Store> open_store(const StoreOptions& options, StoreOpening opening) {
+    return open_store(database_url(options), opening);
+}
+
+std::unique_ptr<Registry> open_registry(const StoreOptions& options, StoreOpening opening, bool need_key,
                                         const RegistryOptions& registry_options) {
     std::vector<DataKey> keys;
     if (need_key || DataKey::configured(options.key_file)) keys.push_back(DataKey::from_environment_or_file(options.key_file));
-    return Registry::open(Store::open(database_url(options)), std::move(keys), Calibration::shipped(),
-                          registry_options);
+    return Registry::open(open_store(options, opening), std::move(keys), Calibration::shipped(), registry_options);
 }
 
 }  // namespace faceproof::cli

@@ -15,6 +15,7 @@
 
 #include "faceproof/error.hpp"
 #include "util/data_dir.hpp"
+#include "util/input_file.hpp"
 
 namespace faceproof {
 namespace fs = std::filesystem;
@@ -114,33 +115,26 @@ DataKey DataKey::from_bytes(std::span<const std::uint8_t> bytes) {
 DataKey DataKey::from_file(const fs::path& file) {
     ensure_sodium();
     const std::string name = file.string();
-    // Checks are made on the opened descriptor, so the file cannot change between check and read.
-    Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (fd.get() < 0)
-        throw Error(ErrorCode::key_invalid, "cannot open data key file " + name + ": " + errno_text(errno));
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0)
-        throw Error(ErrorCode::key_invalid, "cannot stat data key file " + name + ": " + errno_text(errno));
-    if (!S_ISREG(st.st_mode)) throw Error(ErrorCode::key_invalid, "data key file " + name + " is not a regular file");
-    if ((st.st_mode & 077) != 0) {
+    // Only a regular file, opened without blocking (a FIFO would hang open()); the checks below are
+    // made on the opened descriptor, so the file cannot change between check and read.
+    InputFile in = InputFile::open(file, "data key file", ErrorCode::key_invalid);
+    if ((in.mode() & 077) != 0) {
         char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(in.mode() & 07777));
         throw Error(ErrorCode::key_invalid, "data key file " + name + " has mode " + mode +
                                                 " (readable or writable by group or others); run `chmod 600 " +
                                                 name + "`");
     }
+    // Every accepted form is at most 65 bytes; input_limit::key_file refuses anything far larger
+    // from its size alone, and the read below stops at 66 bytes whatever the size claims.
+    in.check_size(input_limit::key_file, ErrorCode::key_invalid);
 
-    // Read at most 66 bytes: enough to tell every accepted form from a longer file.
     SecretBuffer buf(66);
     std::size_t n = 0;
     while (n < buf.size()) {
-        const ssize_t r = ::read(fd.get(), buf.data() + n, buf.size() - n);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            throw Error(ErrorCode::key_invalid, "cannot read data key file " + name + ": " + errno_text(errno));
-        }
+        const std::size_t r = in.read_some(buf.data() + n, buf.size() - n);
         if (r == 0) break;
-        n += static_cast<std::size_t>(r);
+        n += r;
     }
 
     DataKey k;

@@ -2,10 +2,10 @@
 // lines "name i j" followed by N mismatched lines "name1 i name2 j".
 #include "faceproof/error.hpp"
 #include "faceproof/eval.hpp"
+#include "util/input_file.hpp"
 
 #include <charconv>
 #include <cstdio>
-#include <fstream>
 #include <limits>
 #include <sstream>
 
@@ -40,18 +40,13 @@ std::vector<std::string> split(const std::string& line) {
 }  // namespace
 
 LfwPairs parse_lfw_pairs(const std::filesystem::path& file) {
-    std::error_code ec;
-    std::ifstream in(file);
-    // A directory opens fine as an ifstream on Linux but reads nothing; report it as unreadable.
-    if (!in || std::filesystem::is_directory(file, ec))
-        throw Error(ErrorCode::io_error, "cannot open LFW pairs file " + file.string());
-
+    // Only a regular file of bounded size (a FIFO, directory or /dev/zero is refused, io_error).
+    std::istringstream in(read_input_text(file, input_limit::dataset_list, "LFW pairs file"));
     std::vector<std::string> lines;
     for (std::string line; std::getline(in, line);) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         lines.push_back(std::move(line));
     }
-    if (in.bad()) throw Error(ErrorCode::io_error, "error reading LFW pairs file " + file.string());
     while (!lines.empty() && split(lines.back()).empty()) lines.pop_back();
     if (lines.empty()) fail(file, 1, "missing header");
 

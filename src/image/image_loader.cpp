@@ -23,6 +23,7 @@
 
 #include "faceproof/error.hpp"
 #include "image/jpeg_decoder.hpp"
+#include "util/input_file.hpp"
 
 namespace faceproof {
 
@@ -367,33 +368,9 @@ cv::Mat decode_image(Bytes bytes, const ImageLimits& limits) {
 }
 
 std::vector<std::uint8_t> read_file_limited(const std::filesystem::path& path, std::size_t max_bytes) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-        throw Error(ErrorCode::io_error, "cannot read '" + path.string() + "': it is a directory");
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(ErrorCode::io_error, "cannot open '" + path.string() + "'");
-    auto too_large = [&](const std::string& size) {
-        return Error(ErrorCode::image_too_large, "'" + path.string() + "' is " + size +
-                                                     " bytes; the limit is " + std::to_string(max_bytes) +
-                                                     " bytes");
-    };
-    // Refuse a big regular file without touching its contents; pipes and the like have no size,
-    // so the read below also stops after max_bytes + 1 bytes.
-    const auto size = std::filesystem::file_size(path, ec);
-    if (!ec && std::filesystem::is_regular_file(path, ec) && size > max_bytes)
-        throw too_large(std::to_string(size));
-
-    std::vector<std::uint8_t> data;
-    std::array<char, 64 * 1024> chunk;
-    const std::size_t cap = max_bytes == SIZE_MAX ? max_bytes : max_bytes + 1;
-    while (data.size() < cap && in) {
-        in.read(chunk.data(), static_cast<std::streamsize>(std::min(chunk.size(), cap - data.size())));
-        data.insert(data.end(), chunk.data(), chunk.data() + in.gcount());
-    }
-    if (in.bad()) throw Error(ErrorCode::io_error, "error while reading '" + path.string() + "'");
-    if (data.size() > max_bytes) throw too_large("more than " + std::to_string(max_bytes));
-    return data;
+    // Only regular files, size checked before reading (src/util/input_file.hpp); images keep their
+    // own code for "too large".
+    return read_input_file(path, max_bytes, "image file", ErrorCode::image_too_large);
 }
 
 cv::Mat load_image(const std::filesystem::path& path, const ImageLimits& limits) {

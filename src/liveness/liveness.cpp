@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "faceproof/error.hpp"
+#include "util/input_file.hpp"
 #include "util/text_file.hpp"
 #include "liveness/challenge.hpp"
 #include "liveness/passive_model.hpp"
@@ -101,7 +102,7 @@ LivenessCalibration LivenessCalibration::from_json(const std::string& text) {
 }
 
 LivenessCalibration LivenessCalibration::load(const std::filesystem::path& file) {
-    return from_json(read_text_file(file, "liveness calibration file"));
+    return from_json(read_text_file(file, "liveness calibration file", input_limit::calibration));
 }
 
 const LivenessCalibration& LivenessCalibration::shipped() {

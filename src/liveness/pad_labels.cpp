@@ -1,10 +1,10 @@
 #include "liveness/pad_labels.hpp"
 
-#include <fstream>
 #include <map>
 #include <sstream>
 
 #include "faceproof/error.hpp"
+#include "util/input_file.hpp"
 
 namespace faceproof {
 namespace {
@@ -35,8 +35,8 @@ std::uint64_t fnv1a(const std::string& s) {
 }  // namespace
 
 std::vector<PadLabel> parse_pad_labels(const std::filesystem::path& file) {
-    std::ifstream in(file);
-    if (!in) throw Error(ErrorCode::io_error, "cannot read labels file " + file.string());
+    // Only a regular file of bounded size (a FIFO, directory or /dev/zero is refused, io_error).
+    std::istringstream in(read_input_text(file, input_limit::dataset_list, "labels file"));
     std::string line;
     int line_no = 0;
     std::map<std::string, std::size_t> column;

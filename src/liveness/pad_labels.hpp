@@ -5,7 +5,8 @@
 //             attack_type, in any order; label is "real" (bona fide) or "spoof" (attack); no quoted
 //             fields containing commas.
 //   ensures:  one row per data line, in file order; blank lines skipped. Throws invalid_argument
-//             with the line number on malformed input, io_error when unreadable.
+//             with the line number on malformed input, io_error when missing, unreadable, not a
+//             regular file or larger than 64 MiB (input_limit::dataset_list, refused before reading).
 // split_subjects_alternate(subjects): the distinct subjects sorted by name; those at even positions
 //   (0, 2, 4, ...) are the calibration subjects. Deterministic and balanced by construction.
 // split_subjects_hashed(subjects, seed): a subject is a calibration subject when the FNV-1a 64-bit

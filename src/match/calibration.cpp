@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <sstream>
 
@@ -6,6 +7,7 @@
 
 #include "calibration_data.hpp"
 #include "faceproof/error.hpp"
+#include "util/input_file.hpp"
 #include "util/text_file.hpp"
 #include "faceproof/match.hpp"
 
@@ -33,6 +35,15 @@ Calibration Calibration::from_json(const std::string& text) {
     c.json_ = text;
     try {
         c.model_id_ = doc.at("model_id").get<std::string>();
+        if (doc.contains("model_sha256")) {
+            c.model_sha256_ = doc.at("model_sha256").get<std::string>();
+            const bool hex = c.model_sha256_.size() == 64 &&
+                             std::all_of(c.model_sha256_.begin(), c.model_sha256_.end(),
+                                         [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)); });
+            if (!hex) invalid("\"model_sha256\" must be 64 hexadecimal characters");
+            std::transform(c.model_sha256_.begin(), c.model_sha256_.end(), c.model_sha256_.begin(),
+                           [](char ch) { return static_cast<char>(std::tolower(static_cast<unsigned char>(ch))); });
+        }
         for (const auto& p : doc.at("operating_points")) {
             OperatingPoint op{p.at("fmr").get<double>(), p.at("threshold").get<double>(), p.value("tar", 0.0)};
             if (!(op.fmr > 0 && op.fmr < 1) || !std::isfinite(op.threshold)) invalid("operating point out of range");
@@ -47,7 +58,7 @@ Calibration Calibration::from_json(const std::string& text) {
 }
 
 Calibration Calibration::load(const std::filesystem::path& file) {
-    return from_json(read_text_file(file, "calibration file"));
+    return from_json(read_text_file(file, "calibration file", input_limit::calibration));
 }
 
 const Calibration& Calibration::shipped() {

@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 
@@ -39,6 +41,13 @@ std::vector<std::uint8_t> hex_to_bytes(const std::string& hex) {
                                            nullptr) != 0 || written != 32)
         throw Error(ErrorCode::invalid_argument, "template model sha256 must be 64 hex characters");
     return out;
+}
+
+// Hex digests compare by value: "AB" and "ab" name the same bytes.
+bool same_hex(const std::string& a, const std::string& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    });
 }
 
 class Reader {
@@ -123,6 +132,10 @@ double similarity(const Template& a, const Template& b) {
     if (a.model_id != b.model_id)
         throw Error(ErrorCode::template_mismatch,
                     "templates come from different models: '" + a.model_id + "' vs '" + b.model_id + "'");
+    if (!same_hex(a.model_sha256, b.model_sha256))
+        throw Error(ErrorCode::template_mismatch, "templates of model '" + a.model_id +
+                                                      "' come from different model files: SHA-256 " +
+                                                      a.model_sha256 + " vs " + b.model_sha256);
     if (a.values.size() != b.values.size() || a.values.empty())
         throw Error(ErrorCode::template_mismatch, "templates differ in dimension");
     double dot = 0, na = 0, nb = 0;

@@ -19,6 +19,7 @@
 
 #include "faceproof/error.hpp"
 #include "manifest_data.hpp"
+#include "util/input_file.hpp"
 
 extern char** environ;
 
@@ -67,15 +68,13 @@ std::string to_hex(const std::array<unsigned char, crypto_hash_sha256_BYTES>& di
 // Streams the file so hashing a large model never needs it all in memory.
 std::string sha256_file(const fs::path& path) {
     ensure_sodium();
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(ErrorCode::io_error, "cannot read " + path.string());
+    // A regular file only: a FIFO planted in the model directory must not hang `models verify`.
+    InputFile in = InputFile::open(path, "file");
     crypto_hash_sha256_state st;
     crypto_hash_sha256_init(&st);
-    std::vector<char> buf(1 << 20);
-    while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0)
-        crypto_hash_sha256_update(&st, reinterpret_cast<const unsigned char*>(buf.data()),
-                                  static_cast<unsigned long long>(in.gcount()));
-    if (in.bad()) throw Error(ErrorCode::io_error, "error while reading " + path.string());
+    std::vector<unsigned char> buf(1 << 20);
+    while (const std::size_t n = in.read_some(buf.data(), buf.size()))
+        crypto_hash_sha256_update(&st, buf.data(), static_cast<unsigned long long>(n));
     std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
     crypto_hash_sha256_final(&st, digest.data());
     return to_hex(digest);
@@ -274,12 +273,8 @@ std::shared_ptr<const ModelSet> ModelSet::open(const fs::path& dir) {
             throw Error(ErrorCode::model_missing,
                         "model file " + p.string() +
                             " is missing; run `faceproof models fetch` (or pass --models DIR / set FACEPROOF_MODELS)");
-        std::ifstream in(p, std::ios::binary);
-        std::error_code ec;
-        const auto size = fs::file_size(p, ec);
-        std::vector<std::uint8_t> bytes(ec ? 0 : size);
-        if (!in || ec || !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())))
-            throw Error(ErrorCode::io_error, "cannot read model file " + p.string());
+        // A regular file of bounded size (a FIFO or device in the directory is refused, io_error).
+        std::vector<std::uint8_t> bytes = read_input_file(p, input_limit::model, "model file");
         // Hash the bytes we keep, so what is used is exactly what was checked.
         const std::string sha = sha256_hex(bytes);
         if (sha != m.sha256)

@@ -2,6 +2,7 @@
 
 #include "faceproof/error.hpp"
 #include "report/json_report.hpp"
+#include "store/record_checks.hpp"
 
 namespace faceproof {
 
@@ -51,8 +52,12 @@ Consent consent_from_json(const nlohmann::json& json) {
             throw Error(ErrorCode::consent_invalid, std::string("consent: \"") + name + "\" is missing or not a string");
         return it->get<std::string>();
     };
-    return Consent{field("purpose"), field("legal_basis"), field("notice_version"), field("given_at"),
-                   field("expires_at")};
+    Consent consent{field("purpose"), field("legal_basis"), field("notice_version"), field("given_at"),
+                    field("expires_at")};
+    // The stores check again on enrolment; checking here refuses a bad record before any image work,
+    // with the very same messages for the CLI and the HTTP API.
+    store_detail::check_consent(consent);
+    return consent;
 }
 
 nlohmann::json subject_json(const SubjectInfo& s) {

@@ -19,7 +19,9 @@ nlohmann::json enrolment_json(const EnrolmentResult& result, const std::vector<C
 // {"tenant", "subject", "created_at", "updated_at", "consent": {...}, "templates": [...]}
 nlohmann::json subject_json(const SubjectInfo& subject);
 nlohmann::json consent_json(const Consent& consent);
-// Parses a consent record; Error{consent_invalid} naming the missing or non-string field.
+// Parses a consent record and checks it as the stores do (store_detail::check_consent: bounded
+// UTF-8 text fields, RFC 3339 times, given_at at most 5 minutes ahead, not expired);
+// Error{consent_invalid} naming the missing, non-string or refused field.
 Consent consent_from_json(const nlohmann::json& json);
 nlohmann::json audit_entry_json(const AuditEntry& entry);
 

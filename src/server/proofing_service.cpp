@@ -14,6 +14,7 @@
 #include "registry/registry_json.hpp"
 #include "report/json_report.hpp"
 #include "server/lockout.hpp"
+#include "util/data_dir.hpp"
 
 namespace faceproof::server {
 namespace {
@@ -35,8 +36,7 @@ std::vector<DataKey> load_keys(const ServerConfig& c) {
     if (!DataKey::configured(c.key_file)) {
         const auto file = DataKey::default_file();
         if (file.empty()) return keys;  // no HOME: enrolment will say how to give a key
-        std::error_code ec;
-        std::filesystem::create_directories(file.parent_path(), ec);
+        create_private_directories(file.parent_path());  // 0700: it holds the key (and the default store)
         DataKey::generate_file(file);
         std::cerr << "faceproof serve: created the data key " << file.string()
                   << " (mode 0600); back it up, and keep it apart from the database where you can\n";

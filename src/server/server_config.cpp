@@ -20,7 +20,7 @@ void take(const nlohmann::json& j, const char* name, T& out) {
 }  // namespace
 
 ServerConfig ServerConfig::from_file(const std::filesystem::path& file) {
-    const auto j = nlohmann::json::parse(read_text_file(file, "server config"), nullptr, false);
+    const auto j = nlohmann::json::parse(read_text_file(file, "server config", input_limit::server_config), nullptr, false);
     if (j.is_discarded() || !j.is_object())
         throw Error(ErrorCode::invalid_argument, file.string() + ": not a JSON object");
     static const char* kKeys[] = {"host", "port", "db", "key_file", "models_dir", "workers", "queue", "max_body_bytes",

@@ -2,6 +2,7 @@
 // the same messages.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -11,8 +12,17 @@ namespace faceproof::store_detail {
 
 // Error{invalid_argument} when tenant or reference is empty.
 void require_key(const std::string& tenant, const std::string& reference);
-// Error{consent_invalid} unless every field is set, the times are RFC 3339, expires_at is after
-// given_at and in the future. Returns expires_at as Unix milliseconds.
+// Bounds of a consent record's fields (README "consent file").
+inline constexpr std::size_t kMaxConsentTextChars = 256;     // purpose, legal_basis, notice_version
+inline constexpr std::size_t kMaxConsentTimeChars = 64;      // given_at, expires_at
+inline constexpr std::int64_t kMaxConsentClockSkewMs = 5 * 60 * 1000;  // given_at may be this far ahead
+
+// Error{consent_invalid} naming the field unless every field is set; purpose, legal_basis and
+// notice_version are valid UTF-8 of at most 256 characters (code points) without control
+// characters (C0, DEL, C1); the times are RFC 3339 of at most 64 characters; given_at is not more
+// than 5 minutes in the future (clock skew); expires_at is after given_at and in the future.
+// Returns expires_at as Unix milliseconds. One function for every entry point (CLI consent files,
+// the HTTP API, both store backends), so all refuse the same records with the same messages.
 std::int64_t check_consent(const Consent& consent);
 // Failed attempts older than this are forgotten whatever the rule (the table stays small).
 constexpr std::int64_t kLongestLockoutWindowMs = 24ll * 3600 * 1000;

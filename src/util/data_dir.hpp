@@ -9,4 +9,9 @@ namespace faceproof {
 
 std::filesystem::path default_data_dir();
 
+// Creates dir and every missing parent with mode 0700 (owner only: the store and the key hold
+// biometric data and its key); directories that exist are left as they are.
+// throws: Error{io_error} naming the directory that could not be created.
+void create_private_directories(const std::filesystem::path& dir);
+
 }  // namespace faceproof

@@ -1,18 +1,11 @@
 #include "util/text_file.hpp"
 
-#include <fstream>
-#include <sstream>
-
-#include "faceproof/error.hpp"
+#include "util/input_file.hpp"
 
 namespace faceproof {
 
-std::string read_text_file(const std::filesystem::path& path, const std::string& what) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    if (in) text << in.rdbuf();
-    if (!in || in.bad()) throw Error(ErrorCode::io_error, "cannot read " + what + " " + path.string());
-    return text.str();
+std::string read_text_file(const std::filesystem::path& path, const std::string& what, std::size_t max_bytes) {
+    return read_input_text(path, max_bytes, what, ErrorCode::io_error);
 }
 
 }  // namespace faceproof
