@@ -6,6 +6,8 @@
 # CMD sees:
 #   FACEPROOF_TEST_POSTGRES_URL      libpq URI of database faceproof_test, superuser role faceproof
 #   FACEPROOF_TEST_POSTGRES_DATADIR  the server's data directory (tests scan its files)
+#   FACEPROOF_TEST_POSTGRES_CTL      a script taking "stop" or "start": the fault tests stop and
+#                                    restart this server under load
 # The server is always stopped and the temp dir removed, whatever CMD does.
 # As root (CI), the server runs as the `postgres` system user: postgres refuses to run as root.
 set -euo pipefail
@@ -96,6 +98,16 @@ done
 "$bin/pg_isready" -q -h "$tmp" -p "$port" -U faceproof || { cat "$log" >&2; fail "the server is not ready"; }
 "$bin/createdb" -h "$tmp" -p "$port" -U faceproof faceproof_test
 
+{
+    echo '#!/usr/bin/env bash'
+    echo '# stop | start the throwaway server of scripts/with_postgres.sh'
+    printf 'case "$1" in\n'
+    printf '    stop) exec %s %q -D %q -m fast -w -t 60 stop ;;\n' "${as_server_user[*]}" "$bin/pg_ctl" "$data"
+    printf '    start) exec %s %q -D %q -l %q -w -t 60 start ;;\n' "${as_server_user[*]}" "$bin/pg_ctl" "$data" "$log"
+    printf '    *) echo "usage: $0 stop|start" >&2; exit 2 ;;\nesac\n'
+} >"$tmp/pgctl"
+chmod +x "$tmp/pgctl"
+export FACEPROOF_TEST_POSTGRES_CTL="$tmp/pgctl"
 export FACEPROOF_TEST_POSTGRES_URL="postgresql://faceproof@/faceproof_test?host=$tmp&port=$port"
 export FACEPROOF_TEST_POSTGRES_DATADIR="$data"
 

@@ -108,9 +108,12 @@ void register_serve(CLI::App& app, Context& context) {
     create->callback([&context, key_args] {
         context.action = [&context, key_args] {
             auto store = open_store(key_args->store, StoreOpening::create_if_missing);
-            const NewApiKey k = create_api_key(*store, key_args->store.tenant, api_role_from_string(key_args->role));
-            AuditTrail(*store).append(k.record.tenant, cli_actor(), "api_key_create", "", "created",
-                                      {{"key_id", k.record.id}, {"role", k.record.role}});
+            NewApiKey k;
+            store->transaction("api-keys", [&] {  // the key and its audit entry commit together
+                k = create_api_key(*store, key_args->store.tenant, api_role_from_string(key_args->role));
+                AuditTrail(*store).append(k.record.tenant, cli_actor(), "api_key_create", "", "created",
+                                          {{"key_id", k.record.id}, {"role", k.record.role}});
+            });
             print(context, {{"key", k.key}, {"id", k.record.id}, {"tenant", k.record.tenant}, {"role", k.record.role}},
                   [&](std::ostream& out) { out << k.key << '\n'; });
             std::cerr << "api key " << k.record.id << " for tenant " << k.record.tenant << " (" << k.record.role
@@ -146,11 +149,13 @@ void register_serve(CLI::App& app, Context& context) {
     revoke->callback([&context, key_args] {
         context.action = [&context, key_args] {
             auto store = open_store(key_args->store, StoreOpening::existing_only);
-            const auto record = store->find_api_key(key_args->id);
-            if (!record || !store->revoke_api_key(key_args->id, audit_time_now()))
-                throw Error(ErrorCode::not_found, "no active API key " + key_args->id);
-            AuditTrail(*store).append(record->tenant, cli_actor(), "api_key_revoke", "", "revoked",
-                                      {{"key_id", key_args->id}});
+            store->transaction("api-keys", [&] {  // the revocation and its audit entry commit together
+                const auto record = store->find_api_key(key_args->id);
+                if (!record || !store->revoke_api_key(key_args->id, audit_time_now()))
+                    throw Error(ErrorCode::not_found, "no active API key " + key_args->id);
+                AuditTrail(*store).append(record->tenant, cli_actor(), "api_key_revoke", "", "revoked",
+                                          {{"key_id", key_args->id}});
+            });
             print(context, {{"id", key_args->id}, {"revoked", true}},
                   [&](std::ostream& out) { out << "revoked " << key_args->id << '\n'; });
             return exit_ok;
