@@ -455,3 +455,55 @@ TEST_F(HostileServer, FailedLivenessChecksLockOutTheKeyOnEveryNode) {
 }
 
 }  // namespace
+
+namespace {
+
+// PostgreSQL: an API deletion is compacted away (VACUUM FULL, WAL switch, checkpoint) once
+// compaction_delay_s has passed; then no byte of the subject is in the server's data directory.
+TEST_F(HostileServer, DeletionOverHttpOnPostgresIsCompactedAway) {
+    const char* datadir = std::getenv("FACEPROOF_TEST_POSTGRES_DATADIR");
+    if (!datadir || !std::getenv("FACEPROOF_TEST_POSTGRES_URL"))
+        GTEST_SKIP() << "no PostgreSQL server: run under scripts/with_postgres.sh (as scripts/test.sh does)";
+    const std::string schema = fptest::create_postgres_schema("httpdelete");
+    fp::ServerConfig config;
+    config.workers = 1;
+    config.retain_images = true;
+    config.compaction_delay_s = 0.5;
+    config.db = fptest::postgres_schema_url(schema);
+    {
+        RunningServer server(config);
+        const std::string key = server.key("acme", fp::ApiRole::operator_role);
+        std::string face, again, other;
+        faces(face, again, other);
+        auto c = server.client();
+        auto r = c.Post("/v1/subjects", auth(key),
+                        images("image", {face}, {{"subject", "forget-me"}, {"consent", kConsent}, {"profile", "document"}}));
+        ASSERT_TRUE(r);
+        ASSERT_EQ(r->status, 201) << r->body;
+        const auto stored = fp::Store::open(config.db)->find("acme", "forget-me");
+        ASSERT_TRUE(stored);
+        const auto sealed = stored->templates.at(0).sealed, sealed_image = stored->templates.at(0).sealed_image;
+        std::vector<fptest::fs::path> files;
+        for (const auto& entry : fptest::fs::recursive_directory_iterator(datadir))
+            if (entry.is_regular_file()) files.push_back(entry.path());
+        ASSERT_FALSE(fptest::windows_found(files, sealed).empty()) << "positive control: the template is in the WAL";
+        auto del = c.Delete("/v1/subjects/forget-me", auth(key));
+        ASSERT_TRUE(del);
+        ASSERT_EQ(del->status, 200);
+        bool compacted = false;
+        for (auto start = Clock::now(); !compacted && seconds_since(start) < 60;) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            auto metrics = c.Get("/metrics");
+            compacted = metrics && metrics->body.find("faceproof_compactions_total 0\n") == std::string::npos;
+        }
+        ASSERT_TRUE(compacted) << "no compaction within 60 s of the deletion";
+        files.clear();
+        for (const auto& entry : fptest::fs::recursive_directory_iterator(datadir))
+            if (entry.is_regular_file()) files.push_back(entry.path());
+        EXPECT_TRUE(fptest::windows_found(files, sealed).empty()) << "template bytes left after the compaction";
+        EXPECT_TRUE(fptest::windows_found(files, sealed_image).empty()) << "image bytes left after the compaction";
+    }
+    fptest::drop_postgres_schema(schema);
+}
+
+}  // namespace
