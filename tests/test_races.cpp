@@ -213,6 +213,24 @@ TEST_F(RegistryRaces, AddingAnotherPersonsFaceIsRefused) {
     EXPECT_TRUE(overridden);
 }
 
+// A template made by another model file (same model id, other weights) is never compared with the
+// gallery's: neither as a search probe nor as a new enrolment.
+TEST_F(RegistryRaces, TemplatesOfAnotherModelFileAreRefused) {
+    auto registry = open_registry(url(), dir_ / "key");
+    std::mt19937 rng(29);
+    const auto face = random_unit(rng);
+    ASSERT_TRUE(registry->enrol("test", "acme", "someone", consent(), {capture_of(face)}).enrolled);
+    fp::Capture other_file = capture_of(nearby(face, rng));
+    other_file.face_template->model_sha256 = std::string(64, 'b');
+    fptest::expect_error_code(fp::ErrorCode::template_mismatch, [&] { registry->search("test", "acme", other_file); });
+    fptest::expect_error_code(fp::ErrorCode::template_mismatch,
+                              [&] { registry->enrol("test", "acme", "other", consent(), {other_file}); });
+    // The same file written in upper-case hex is the same file.
+    fp::Capture upper = capture_of(nearby(face, rng));
+    upper.face_template->model_sha256 = std::string(64, 'A');
+    EXPECT_TRUE(registry->search("test", "acme", upper).found());
+}
+
 // A process killed (SIGKILL) at random moments while enrolling: every subject it managed to store
 // has its audit entry, because both commit in one transaction; the chain verifies.
 void killed_enroller_leaves_no_unaudited_subject(const std::string& url, const fs::path& key) {

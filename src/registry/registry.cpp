@@ -3,6 +3,7 @@
 #include "faceproof/registry.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -55,20 +56,28 @@ struct TenantGallery {
     std::unique_ptr<GalleryIndex> index;
     std::unordered_map<std::int64_t, std::string> owner;               // template id -> reference
     std::unordered_map<std::string, std::vector<std::int64_t>> by_subject;  // reference -> template ids
-    std::string model_id;  // of every template in the index; empty while it is empty
+    std::string model_id;      // of every template in the index; empty while it is empty
+    std::string model_sha256;  // of the model file that made them (same model id, other weights: refused)
 
     std::size_t max_templates_per_subject() const {
         std::size_t m = 1;
         for (const auto& [_, ids] : by_subject) m = std::max(m, ids.size());
         return m;
     }
+    bool same_model_file(const std::string& sha256) const {
+        return std::equal(sha256.begin(), sha256.end(), model_sha256.begin(), model_sha256.end(),
+                          [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
+                                                      std::tolower(static_cast<unsigned char>(b)); });
+    }
     void add(std::int64_t id, const std::string& reference, const Template& t) {
         if (owner.count(id)) return;  // already there (a sync re-read the subject first)
-        if (!model_id.empty() && t.model_id != model_id)
+        if (!model_id.empty() && (t.model_id != model_id || !same_model_file(t.model_sha256)))
             throw Error(ErrorCode::template_mismatch, "tenant gallery holds templates of model '" + model_id +
-                                                          "', not '" + t.model_id + "'");
+                                                          "' (file " + model_sha256.substr(0, 12) + "), not '" +
+                                                          t.model_id + "' (file " + t.model_sha256.substr(0, 12) + ")");
         index->add(id, t.values);
         model_id = t.model_id;
+        model_sha256 = t.model_sha256;
         owner[id] = reference;
         by_subject[reference].push_back(id);
     }
@@ -80,7 +89,7 @@ struct TenantGallery {
             owner.erase(id);
         }
         by_subject.erase(it);
-        if (owner.empty()) model_id.clear();
+        if (owner.empty()) model_id.clear(), model_sha256.clear();
     }
 };
 
@@ -477,9 +486,10 @@ private:
         r.threshold = calibration_.threshold_for(r.comparison_fmr);
         r.search_fmr = rate_over(r.comparison_fmr, std::max<std::size_t>(1, r.gallery_templates));
         if (r.gallery_templates == 0) return r;
-        if (!g.model_id.empty() && g.model_id != probe.model_id)
-            throw Error(ErrorCode::template_mismatch,
-                        "search: the gallery holds templates of model '" + g.model_id + "'");
+        if (!g.model_id.empty() && (g.model_id != probe.model_id || !g.same_model_file(probe.model_sha256)))
+            throw Error(ErrorCode::template_mismatch, "search: the gallery holds templates of model '" + g.model_id +
+                                                          "' made by model file " + g.model_sha256.substr(0, 12) +
+                                                          ", the probe's is " + probe.model_sha256.substr(0, 12));
         // Near misses are listed down to the calibration's loosest operating point, for review.
         const double review_floor = std::min(r.threshold, calibration_.threshold_for(highest));
         const std::size_t k = options.top * g.max_templates_per_subject();
