@@ -24,6 +24,7 @@
 #include "faceproof/api_keys.hpp"
 #include "faceproof/crypto.hpp"
 #include "faceproof/engine.hpp"
+#include "test_server_support.hpp"
 #include "test_support.hpp"
 
 extern char** environ;
@@ -34,84 +35,15 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string exec_sql(const std::string& url, const std::string& sql) {
-    PGconn* c = PQconnectdb(url.c_str());
-    std::string err;
-    if (PQstatus(c) != CONNECTION_OK) {
-        err = PQerrorMessage(c);
-    } else {
-        PGresult* r = PQexec(c, sql.c_str());
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) err = PQerrorMessage(c);
-        PQclear(r);
-    }
-    PQfinish(c);
-    return err;
-}
-
-// One `faceproof serve` child process on a free port; its stderr goes to a log file.
-class Node {
-public:
-    Node(const std::string& db, const fs::path& key, const fs::path& log) : log_(log) {
-        std::vector<std::string> args{FACEPROOF_CLI_PATH, "serve", "--listen", "127.0.0.1:0", "--db", db,
-                                      "--key-file", key.string(), "--workers", "1"};
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-        if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-        posix_spawn_file_actions_destroy(&actions);
-        // The port is in the log: "listening on http://127.0.0.1:PORT/".
-        const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+)/)");
-        for (auto deadline = Clock::now() + std::chrono::seconds(60); Clock::now() < deadline && pid_ > 0;) {
-            std::smatch m;
-            const std::string text = fptest::read_text(log_);
-            if (std::regex_search(text, m, listening)) {
-                port_ = std::stoi(m[1]);
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        for (auto deadline = Clock::now() + std::chrono::seconds(30); port_ && Clock::now() < deadline;) {
-            auto r = client().Get("/readyz");
-            if (r && r->status == 200) return;
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-    }
-    ~Node() { stop(); }
-    void stop() {
-        if (pid_ <= 0) return;
-        kill(pid_, SIGTERM);
-        int status = 0;
-        waitpid(pid_, &status, 0);
-        pid_ = -1;
-    }
-    bool up() const { return port_ > 0; }
-    httplib::Client client() const {
-        httplib::Client c("127.0.0.1", port_);
-        c.set_read_timeout(60);
-        return c;
-    }
-    std::string log() const { return fptest::read_text(log_); }
-
-private:
-    fs::path log_;
-    pid_t pid_ = -1;
-    int port_ = 0;
-};
+using Node = fptest::ServeProcess;
 
 TEST(TwoNodes, SharePostgresAndFollowEachOther) {
     const char* base = std::getenv("FACEPROOF_TEST_POSTGRES_URL");
     if (!base) GTEST_SKIP() << "no PostgreSQL server: run under scripts/with_postgres.sh (as scripts/test.sh does)";
     if (const auto problem = fptest::engine_prerequisites_problem(); !problem.empty()) FAIL() << problem;
     fptest::TempDir dir("faceproof-nodes");
-    std::random_device rd;
-    const std::string schema = "nodes_" + std::to_string(rd());
-    ASSERT_EQ(exec_sql(base, "CREATE SCHEMA " + schema), "");
-    const std::string url = std::string(base) + (std::string(base).find('?') == std::string::npos ? "?" : "&") +
-                            "options=-csearch_path%3D" + schema;
+    const std::string schema = fptest::create_postgres_schema("nodes");
+    const std::string url = fptest::postgres_schema_url(schema);
     fp::DataKey::generate_file(dir / "data.key");
     std::string key;
     {
@@ -185,7 +117,7 @@ TEST(TwoNodes, SharePostgresAndFollowEachOther) {
     EXPECT_EQ(found_on(*a, seconds[0]), "");
     a.reset();
     b.stop();
-    EXPECT_EQ(exec_sql(base, "DROP SCHEMA " + schema + " CASCADE"), "");
+    fptest::drop_postgres_schema(schema);
 }
 
 }  // namespace

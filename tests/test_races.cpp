@@ -31,6 +31,7 @@
 #include "faceproof/crypto.hpp"
 #include "faceproof/engine.hpp"
 #include "faceproof/registry.hpp"
+#include "test_server_support.hpp"
 #include "test_support.hpp"
 
 extern char** environ;
@@ -288,22 +289,6 @@ std::pair<std::string, std::string> one_face() {
     return {std::string(a.begin(), a.end()), std::string(b.begin(), b.end())};
 }
 
-pid_t spawn(const std::vector<std::string>& args, const fs::path& out) {
-    std::vector<std::string> copy = args;
-    std::vector<char*> argv;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (out.string() + ".err").c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid = -1;
-    if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
-    posix_spawn_file_actions_destroy(&actions);
-    return pid;
-}
-
 // Six `faceproof enroll` processes, one face, six references, one SQLite store; three rounds.
 TEST(DuplicateCheckRaces, ProcessesEnrollingOneFaceOnOneSqliteStoreStoreItOnce) {
     if (const auto problem = fptest::engine_prerequisites_problem(); !problem.empty()) FAIL() << problem;
@@ -317,11 +302,11 @@ TEST(DuplicateCheckRaces, ProcessesEnrollingOneFaceOnOneSqliteStoreStoreItOnce) 
         fp::Store::open(db).reset();
         std::vector<pid_t> children;
         for (int i = 0; i < 6; ++i)
-            children.push_back(spawn({FACEPROOF_CLI_PATH, "enroll", "--db", db, "--key-file", (dir / "key").string(),
+            children.push_back(fptest::spawn_process({FACEPROOF_CLI_PATH, "enroll", "--db", db, "--key-file", (dir / "key").string(),
                                       "--tenant", "acme", "--subject", "ref-" + std::to_string(i), "--consent",
                                       (dir / "consent.json").string(), "--profile", "document", "--json",
                                       (dir / "face.jpg").string()},
-                                     dir / ("out" + std::to_string(i))));
+                                     dir / ("out" + std::to_string(i)), dir / ("out" + std::to_string(i) + ".err")));
         int enrolled = 0, refused = 0;
         for (int i = 0; i < 6; ++i) {
             int status = 0;
@@ -340,48 +325,7 @@ TEST(DuplicateCheckRaces, ProcessesEnrollingOneFaceOnOneSqliteStoreStoreItOnce) 
     }
 }
 
-// One `faceproof serve` child process (as tests/test_nodes.cpp).
-class Node {
-public:
-    Node(const std::string& db, const fs::path& key, const fs::path& log) : log_(log) {
-        pid_ = spawn({FACEPROOF_CLI_PATH, "serve", "--listen", "127.0.0.1:0", "--db", db, "--key-file", key.string(),
-                      "--workers", "1"},
-                     log);
-        const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+)/)");
-        for (auto deadline = Clock::now() + std::chrono::seconds(60); Clock::now() < deadline && pid_ > 0;) {
-            std::smatch m;
-            const std::string text = fptest::read_text(log_.string() + ".err");
-            if (std::regex_search(text, m, listening)) {
-                port_ = std::stoi(m[1]);
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        for (auto deadline = Clock::now() + std::chrono::seconds(30); port_ && Clock::now() < deadline;) {
-            auto r = client().Get("/readyz");
-            if (r && r->status == 200) return;
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-    }
-    ~Node() {
-        if (pid_ <= 0) return;
-        kill(pid_, SIGTERM);
-        int status = 0;
-        waitpid(pid_, &status, 0);
-    }
-    bool up() const { return port_ > 0; }
-    httplib::Client client() const {
-        httplib::Client c("127.0.0.1", port_);
-        c.set_read_timeout(120);
-        return c;
-    }
-    std::string log() const { return fptest::read_text(log_.string() + ".err"); }
-
-private:
-    fs::path log_;
-    pid_t pid_ = -1;
-    int port_ = 0;
-};
+using Node = fptest::ServeProcess;
 
 // Two nodes on one PostgreSQL database, the same face enrolled through both at once: one 201.
 TEST(DuplicateCheckRaces, TwoNodesEnrollingOneFaceStoreItOnce) {

@@ -112,6 +112,14 @@ const std::string kConsent = R"({"purpose":"identity-proofing","legal_basis":"co
 
 class HostileServer : public testing::Test {
 protected:
+    // Enrols image as subject (document profile); the status.
+    static int enrol(const RunningServer& server, const std::string& key, const std::string& subject,
+                     const std::string& image) {
+        auto r = server.client().Post(
+            "/v1/subjects", auth(key),
+            images("image", {image}, {{"subject", subject}, {"consent", kConsent}, {"profile", "document"}}));
+        return r ? r->status : 0;
+    }
     void SetUp() override {
         if (const auto problem = fptest::engine_prerequisites_problem(); !problem.empty()) FAIL() << problem;
     }
@@ -352,11 +360,8 @@ TEST_F(HostileServer, GraftingAnotherFaceIs409) {
     std::string face, again, other;
     faces(face, again, other);
     auto c = server.client();
-    auto r = c.Post("/v1/subjects", auth(op),
-                    images("image", {face}, {{"subject", "victim"}, {"consent", kConsent}, {"profile", "document"}}));
-    ASSERT_TRUE(r);
-    ASSERT_EQ(r->status, 201) << r->body;
-    r = c.Post("/v1/subjects/victim/templates", auth(op), images("image", {other}, {{"profile", "document"}}));
+    ASSERT_EQ(enrol(server, op, "victim", face), 201);
+    auto r = c.Post("/v1/subjects/victim/templates", auth(op), images("image", {other}, {{"profile", "document"}}));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 409) << r->body;
     EXPECT_EQ(error_code(r), "face_mismatch");
@@ -388,14 +393,8 @@ TEST_F(HostileServer, DeletionOverHttpLeavesNoByteInTheFiles) {
     std::string face, again, other;
     faces(face, again, other);
     auto c = server.client();
-    auto r = c.Post("/v1/subjects", auth(key),
-                    images("image", {face}, {{"subject", "forget-me"}, {"consent", kConsent}, {"profile", "document"}}));
-    ASSERT_TRUE(r);
-    ASSERT_EQ(r->status, 201) << r->body;
-    r = c.Post("/v1/subjects", auth(key),
-               images("image", {other}, {{"subject", "keep-me"}, {"consent", kConsent}, {"profile", "document"}}));
-    ASSERT_TRUE(r);
-    ASSERT_EQ(r->status, 201) << r->body;
+    ASSERT_EQ(enrol(server, key, "forget-me", face), 201);
+    ASSERT_EQ(enrol(server, key, "keep-me", other), 201);
     const auto stored = fp::Store::open(server.db())->find("acme", "forget-me");
     ASSERT_TRUE(stored);
     ASSERT_FALSE(stored->templates.at(0).sealed_image.empty());
@@ -476,10 +475,7 @@ TEST_F(HostileServer, DeletionOverHttpOnPostgresIsCompactedAway) {
         std::string face, again, other;
         faces(face, again, other);
         auto c = server.client();
-        auto r = c.Post("/v1/subjects", auth(key),
-                        images("image", {face}, {{"subject", "forget-me"}, {"consent", kConsent}, {"profile", "document"}}));
-        ASSERT_TRUE(r);
-        ASSERT_EQ(r->status, 201) << r->body;
+        ASSERT_EQ(enrol(server, key, "forget-me", face), 201);
         const auto stored = fp::Store::open(config.db)->find("acme", "forget-me");
         ASSERT_TRUE(stored);
         const auto sealed = stored->templates.at(0).sealed, sealed_image = stored->templates.at(0).sealed_image;

@@ -35,3 +35,33 @@ private:
 };
 
 }  // namespace fptest
+
+namespace fptest {
+
+// Starts args[0] with args (no shell), stdout to stdout_path and stderr to stderr_path (either may
+// be "/dev/null"). Returns the child's pid, or -1.
+pid_t spawn_process(const std::vector<std::string>& args, const fs::path& stdout_path, const fs::path& stderr_path);
+
+// `faceproof serve` as a child process on a free loopback port (read from its log), ready once
+// /readyz answers; SIGTERM and wait on stop() or destruction.
+class ServeProcess {
+public:
+    ServeProcess(const std::string& db, const fs::path& key_file, const fs::path& log, int workers = 1);
+    ~ServeProcess() { stop(); }
+    ServeProcess(const ServeProcess&) = delete;
+    ServeProcess& operator=(const ServeProcess&) = delete;
+
+    void stop();          // SIGTERM, wait
+    void kill_hard();     // SIGKILL, wait
+    bool up() const { return port_ > 0; }
+    int port() const { return port_; }
+    httplib::Client client() const;
+    std::string log() const;
+
+private:
+    fs::path log_;
+    pid_t pid_ = -1;
+    int port_ = 0;
+};
+
+}  // namespace fptest

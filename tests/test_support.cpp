@@ -31,11 +31,11 @@ extern char** environ;
 
 namespace fptest {
 
-namespace {
 std::string run_postgres_sql(const std::string& sql) {
     const char* base = std::getenv("FACEPROOF_TEST_POSTGRES_URL");
     if (!base) return "FACEPROOF_TEST_POSTGRES_URL is not set (run under scripts/with_postgres.sh)";
     PGconn* c = PQconnectdb(base);
+    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);  // "drop cascades to ..." and the like
     std::string err;
     if (PQstatus(c) != CONNECTION_OK) {
         err = PQerrorMessage(c);
@@ -47,7 +47,6 @@ std::string run_postgres_sql(const std::string& sql) {
     PQfinish(c);
     return err;
 }
-}  // namespace
 
 std::string create_postgres_schema(const std::string& prefix) {
     std::random_device rd;

@@ -59,6 +59,8 @@ std::string create_postgres_schema(const std::string& prefix);
 // The server's URL with the schema as search_path: a database of its own for a test.
 std::string postgres_schema_url(const std::string& schema);
 void drop_postgres_schema(const std::string& schema);
+// Runs sql on that server; the error message, empty when it worked.
+std::string run_postgres_sql(const std::string& sql);
 
 // --- scratch directories -------------------------------------------------------------------------
 

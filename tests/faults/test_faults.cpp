@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -37,7 +36,6 @@
 #include "test_server_support.hpp"
 #include "test_support.hpp"
 
-extern char** environ;
 namespace fp = faceproof;
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -197,30 +195,23 @@ TEST(Faults, PostgresStoppedAndRestartedUnderLoad) {
 
 // --- `faceproof serve` killed with SIGKILL under enrolment load ----------------------------------
 
-pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
-    std::vector<std::string> copy = args;
-    std::vector<char*> argv;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    pid_t pid = -1;
-    if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
-    posix_spawn_file_actions_destroy(&actions);
-    return pid;
-}
-
-int wait_for_port(const fs::path& log) {
-    const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+)/)");
-    for (auto deadline = Clock::now() + std::chrono::seconds(60); Clock::now() < deadline;) {
-        std::smatch m;
-        const std::string text = fptest::read_text(log);
-        if (std::regex_search(text, m, listening)) return std::stoi(m[1]);
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+// "ok" when SQLite finds the database file intact.
+std::string sqlite_integrity(const fs::path& file) {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+        sqlite3_close(db);
+        return "cannot open";
     }
-    return 0;
+    std::string result;
+    sqlite3_exec(
+        db, "PRAGMA integrity_check",
+        [](void* out, int, char** values, char**) {
+            *static_cast<std::string*>(out) += values[0] ? values[0] : "";
+            return 0;
+        },
+        &result, nullptr);
+    sqlite3_close(db);
+    return result;
 }
 
 void killed_server_under_load(const std::string& url) {
@@ -235,21 +226,15 @@ void killed_server_under_load(const std::string& url) {
     const std::string image = face_jpeg();
     std::vector<std::string> acknowledged;
     for (int round = 0; round < 3; ++round) {
-        const fs::path log = dir / ("serve" + std::to_string(round) + ".log");
-        const pid_t pid = spawn({FACEPROOF_CLI_PATH, "serve", "--listen", "127.0.0.1:0", "--db", url, "--key-file",
-                                 (dir / "key").string(), "--workers", "2"},
-                                log);
-        ASSERT_GT(pid, 0);
-        const int port = wait_for_port(log);
-        ASSERT_GT(port, 0) << fptest::read_text(log);
+        fptest::ServeProcess serve(url, dir / "key", dir / ("serve" + std::to_string(round) + ".log"), 2);
+        ASSERT_TRUE(serve.up()) << serve.log();
         {
+            const int port = serve.port();
             EnrolmentLoad load([port] { return httplib::Client("127.0.0.1", port); }, key, image,
                                "round" + std::to_string(round) + "-");
             std::mt19937 rng(static_cast<unsigned>(round));
             std::this_thread::sleep_for(std::chrono::milliseconds(1500 + rng() % 1500));
-            kill(pid, SIGKILL);
-            int status = 0;
-            waitpid(pid, &status, 0);
+            serve.kill_hard();
             load.stop();
             for (const auto& [status, n] : load.statuses())
                 EXPECT_TRUE(status == 201 || status == 0) << n << " responses with status " << status << " (0: cut off)";
@@ -260,20 +245,7 @@ void killed_server_under_load(const std::string& url) {
     }
     EXPECT_FALSE(acknowledged.empty());
     expect_acknowledged_stored_and_audited(url, acknowledged);
-    if (url.rfind("sqlite:", 0) == 0) {
-        sqlite3* db = nullptr;
-        ASSERT_EQ(sqlite3_open_v2(url.substr(7).c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-        std::string result;
-        sqlite3_exec(
-            db, "PRAGMA integrity_check",
-            [](void* out, int, char** values, char**) {
-                *static_cast<std::string*>(out) += values[0] ? values[0] : "";
-                return 0;
-            },
-            &result, nullptr);
-        sqlite3_close(db);
-        EXPECT_EQ(result, "ok");
-    }
+    if (url.rfind("sqlite:", 0) == 0) EXPECT_EQ(sqlite_integrity(url.substr(7)), "ok");
 }
 
 TEST(Faults, KilledServerUnderEnrolmentLoadSqlite) {
@@ -348,18 +320,7 @@ TEST(Faults, FullDiskIsAClearStoreErrorAndCorruptsNothing) {
     EXPECT_EQ(registry->subjects("acme", 10'000, 0).size(), acknowledged.size());
     registry.reset();
     expect_acknowledged_stored_and_audited(url, acknowledged);
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open_v2((mount / "store.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-    std::string result;
-    sqlite3_exec(
-        db, "PRAGMA integrity_check",
-        [](void* out, int, char** values, char**) {
-            *static_cast<std::string*>(out) += values[0] ? values[0] : "";
-            return 0;
-        },
-        &result, nullptr);
-    sqlite3_close(db);
-    EXPECT_EQ(result, "ok");
+    EXPECT_EQ(sqlite_integrity(mount / "store.db"), "ok");
 }
 
 }  // namespace
