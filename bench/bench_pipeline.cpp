@@ -91,9 +91,9 @@ void BM_VerifyTwo640x480(benchmark::State& state) {
     one_cv_thread(state);
     auto engine = Engine::create(models());
     for (auto _ : state) {
-        const FaceAnalysis a = engine->analyze(decode_image(sample_jpeg()));
-        const FaceAnalysis b = engine->analyze(decode_image(sample_jpeg()));
-        benchmark::DoNotOptimize(similarity(a.face_template, b.face_template));
+        const FaceContext a = engine->analyze(decode_image(sample_jpeg()));
+        const FaceContext b = engine->analyze(decode_image(sample_jpeg()));
+        benchmark::DoNotOptimize(similarity(a.face_template(), b.face_template()));
     }
     state.counters["verifications_per_s"] =
         benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);

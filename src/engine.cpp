@@ -6,8 +6,10 @@
 #include <optional>
 
 #include "align/aligner.hpp"
+#include "attributes/eye_state.hpp"
+#include "attributes/head_pose.hpp"
 #include "detect/face_detector.hpp"
-#include "detect/rotation.hpp"
+#include "align/rotation.hpp"
 #include "embed/embedder.hpp"
 #include "faceproof/error.hpp"
 #include "landmarks/landmarker.hpp"
@@ -32,6 +34,26 @@ void add(StageTimings* timings, const char* stage, double ms) {
     if (timings) (*timings)[stage] += ms;
 }
 
+// The head-pose and eye-state networks behind FaceContext's attributes, loaded on first use (an
+// evaluation that only needs templates never loads them).
+class LazyAttributeEstimators final : public FaceContext::AttributeEstimators {
+public:
+    explicit LazyAttributeEstimators(const ModelSet& models) : models_(models) {}
+    HeadPose head_pose(const cv::Mat& upright, const Face& upright_face) override {
+        if (!pose_) pose_ = HeadPoseEstimator::create(models_);
+        return pose_->estimate(upright, upright_face);
+    }
+    EyeState eye_state(const cv::Mat& upright, const Face& upright_face) override {
+        if (!eyes_) eyes_ = EyeStateClassifier::create(models_);
+        return eyes_->classify(upright, upright_face);
+    }
+
+private:
+    const ModelSet& models_;
+    std::unique_ptr<HeadPoseEstimator> pose_;
+    std::unique_ptr<EyeStateClassifier> eyes_;
+};
+
 class PipelineEngine final : public Engine {
 public:
     PipelineEngine(std::shared_ptr<const ModelSet> models, const EngineOptions& options)
@@ -39,6 +61,7 @@ public:
           detector_(FaceDetector::create(*models_, detector_options(options))),
           landmarker_(Landmarker::create(*models_)),
           embedder_(Embedder::create(*models_, {options.rgb_embedding, options.flip_fusion})),
+          attributes_(*models_),
           options_(options) {}
 
     std::vector<Face> detect(const cv::Mat& bgr, StageTimings* timings) override {
@@ -46,16 +69,43 @@ public:
     }
 
     Template embed(const cv::Mat& bgr, const Face& face, StageTimings* timings) override {
-        return embed_with_norm(bgr, face, timings, nullptr);
+        return embed_face(bgr, face, timings).face_template;
     }
 
-    FaceAnalysis analyze(const cv::Mat& bgr) override {
-        FaceAnalysis result;
-        Oriented found = detect_oriented(bgr, &result.timings, LandmarksFor::primary_face);
-        if (found.faces.empty()) throw Error(ErrorCode::no_face, "no face found in the image");
-        result.faces = std::move(found.faces);
-        result.face_template = std::move(*found.primary_template);
-        return result;
+    FaceContext context(const cv::Mat& bgr) override {
+        StageTimings timings;
+        Oriented found = detect_oriented(bgr, &timings, LandmarksFor::primary_face);
+        FaceContext context(bgr, std::move(found.faces), &attributes_);
+        if (found.primary) {
+            context.set_aligned(std::move(found.primary->aligned));
+            context.set_template(std::move(found.primary->face_template));
+        }
+        context.timings() = std::move(timings);
+        return context;
+    }
+
+    FaceContext context(const cv::Mat& bgr, std::vector<Face> faces) override {
+        if (bgr.empty() || bgr.type() != CV_8UC3)
+            throw Error(ErrorCode::invalid_argument, "expected a non-empty 8-bit BGR image");
+        const bool landmarked = !faces.empty() && faces.front().has_landmarks;
+        StageTimings timings;
+        std::optional<Embedded> primary;
+        if (landmarked) {
+            try {
+                primary = embed_face(bgr, faces.front(), &timings);
+            } catch (const std::exception& e) {
+                FaceContext context(bgr, std::move(faces), &attributes_);
+                context.set_alignment_failure(std::string("alignment failed: ") + e.what());
+                return context;
+            }
+        }
+        FaceContext context(bgr, std::move(faces), &attributes_);
+        if (primary) {
+            context.set_aligned(std::move(primary->aligned));
+            context.set_template(std::move(primary->face_template));
+        }
+        context.timings() = std::move(timings);
+        return context;
     }
 
     const std::string& template_model_id() const override { return embedder_->model_id(); }
@@ -75,9 +125,16 @@ private:
     // single-face check uses their boxes), and a group photo's extra faces cost a landmark run each.
     enum class LandmarksFor { every_face, primary_face };
 
+    // A face's aligned crop and the template made from it (norm: before normalisation).
+    struct Embedded {
+        cv::Mat aligned;
+        Template face_template;
+        double norm = 0;
+    };
+
     struct Oriented {
         std::vector<Face> faces;
-        std::optional<Template> primary_template;  // of faces.front(), computed to check the orientation
+        std::optional<Embedded> primary;  // of faces.front(), computed to check the orientation
     };
 
     // Upright first; the other quarter turns when nothing is found (a card photographed sideways).
@@ -94,19 +151,15 @@ private:
             if (!best.faces.empty() || !options_.detection_fallbacks) break;
         }
         if (best.faces.empty()) return best;
-        double norm = 0;
-        best.primary_template = embed_with_norm(bgr, best.faces.front(), timings, &norm);
-        if (!options_.detection_fallbacks || norm >= kConfidentUprightNorm) return best;
+        best.primary = embed_face(bgr, best.faces.front(), timings);
+        if (!options_.detection_fallbacks || best.primary->norm >= kConfidentUprightNorm) return best;
         for (int rotation : {0, 90, 270, 180}) {
             if (rotation == best.faces.front().rotation) continue;
             std::vector<Face> turned = detect_turned(bgr, rotation, timings, which);
             if (turned.empty()) continue;
-            double turned_norm = 0;
-            Template turned_template = embed_with_norm(bgr, turned.front(), timings, &turned_norm);
-            if (turned_norm > kBetterOrientationRatio * norm) {
-                norm = turned_norm;
-                best = {std::move(turned), std::move(turned_template)};
-            }
+            Embedded turned_embedding = embed_face(bgr, turned.front(), timings);
+            if (turned_embedding.norm > kBetterOrientationRatio * best.primary->norm)
+                best = {std::move(turned), std::move(turned_embedding)};
         }
         return best;
     }
@@ -133,20 +186,24 @@ private:
         return faces;
     }
 
-    Template embed_with_norm(const cv::Mat& bgr, const Face& face, StageTimings* timings, double* norm) {
+    // The one alignment of a face: its crop feeds the embedding and, through the FaceContext, the
+    // quality measures.
+    Embedded embed_face(const cv::Mat& bgr, const Face& face, StageTimings* timings) {
         if (!face.has_landmarks) throw Error(ErrorCode::invalid_argument, "embed: face has no landmarks");
         Stopwatch watch;
-        const cv::Mat aligned = align_face(bgr, face.landmarks5);
+        Embedded e;
+        e.aligned = align_face(bgr, face.landmarks5, FaceContext::kAlignedSide);
         add(timings, "align", watch.lap_ms());
-        Template t = embedder_->embed(aligned, norm);
+        e.face_template = embedder_->embed(e.aligned, &e.norm);
         add(timings, "embed", watch.lap_ms());
-        return t;
+        return e;
     }
 
     std::shared_ptr<const ModelSet> models_;
     std::unique_ptr<FaceDetector> detector_;
     std::unique_ptr<Landmarker> landmarker_;
     std::unique_ptr<Embedder> embedder_;
+    LazyAttributeEstimators attributes_;
     EngineOptions options_;
 };
 
@@ -175,9 +232,15 @@ int most_prominent_face(const std::vector<Face>& faces, cv::Size size) {
     return best;
 }
 
+FaceContext Engine::analyze(const cv::Mat& bgr) {
+    FaceContext found = context(bgr);
+    if (!found.has_face()) throw Error(ErrorCode::no_face, "no face found in the image");
+    return found;
+}
+
 namespace {
 // Errors name the image they concern, so a user knows which photo to retake.
-FaceAnalysis analyze_as(Engine& engine, const cv::Mat& image, const char* role) {
+FaceContext analyze_as(Engine& engine, const cv::Mat& image, const char* role) {
     try {
         return engine.analyze(image);
     } catch (const Error& e) {
@@ -196,7 +259,7 @@ VerifyResult verify(Engine& engine, const Calibration& calibration, const cv::Ma
     result.threshold = calibration.threshold_for(fmr);
     result.reference = analyze_as(engine, reference, "reference");
     result.probe = analyze_as(engine, probe, "probe");
-    result.similarity = similarity(result.reference.face_template, result.probe.face_template);
+    result.similarity = similarity(result.reference.face_template(), result.probe.face_template());
     result.match = result.similarity >= result.threshold;
     return result;
 }

@@ -17,7 +17,7 @@
 
 #include "attributes/eye_state.hpp"
 #include "attributes/head_pose.hpp"
-#include "detect/rotation.hpp"
+#include "align/rotation.hpp"
 #include "faceproof/engine.hpp"
 #include "faceproof/error.hpp"
 #include "faceproof/image.hpp"

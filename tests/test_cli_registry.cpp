@@ -24,15 +24,15 @@ protected:
         problem_ = fptest::engine_prerequisites_problem();
         if (!problem_.empty()) return;
         auto engine = fp::Engine::create(fptest::shared_models());
-        auto quality = fp::QualityAssessor::create(*fptest::shared_models());
+        auto quality = fp::QualityAssessor::create();
         std::vector<fp::Template> kept;
         for (int n = 1; n <= 6 && faces_.size() < 2; ++n) {
             const cv::Mat photo = fptest::load_sample(n);
             for (const auto& face : engine->detect(photo)) {
                 const cv::Mat crop = fptest::crop(photo, fptest::grow_box(face.box, 0.6, photo.size()));
                 const auto faces = engine->detect(crop);
-                if (faces.size() != 1 || !quality->assess(crop, faces, fp::QualityProfile::selfie).pass) continue;
-                const fp::Template t = engine->analyze(crop).face_template;
+                if (faces.size() != 1 || !quality->assess(engine->context(crop, faces), fp::QualityProfile::selfie).pass) continue;
+                const fp::Template t = engine->analyze(crop).face_template();
                 if (!kept.empty() && fp::similarity(kept[0], t) > 0.3) continue;
                 kept.push_back(t);
                 faces_.push_back(crop);

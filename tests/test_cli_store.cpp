@@ -18,7 +18,7 @@
 #include "faceproof/crypto.hpp"
 #include "faceproof/server.hpp"
 #include "faceproof/store.hpp"
-#include "registry/registry_json.hpp"
+#include "report/registry_json.hpp"
 #include "store/record_checks.hpp"
 #include "store/rfc3339.hpp"
 #include "test_support.hpp"

@@ -15,7 +15,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "detect/face_detector.hpp"
-#include "detect/rotation.hpp"
+#include "align/rotation.hpp"
 #include "faceproof/engine.hpp"
 #include "faceproof/error.hpp"
 #include "faceproof/eval.hpp"
@@ -130,13 +130,13 @@ TEST_F(EngineTest, DifferentPeopleInOnePhotoDoNotMatch) {
 // analyze() locates landmarks for the face it analyses only; the others are still reported (and
 // counted by quality's single-face check). Its primary face and template are detect()'s.
 TEST_F(EngineTest, AnalyzeLandmarksThePrimaryFaceOnly) {
-    const fp::FaceAnalysis a = engine_->analyze(photo_);
-    ASSERT_EQ(a.faces.size(), faces_.size());
-    EXPECT_TRUE(a.faces[0].has_landmarks);
-    for (std::size_t i = 1; i < a.faces.size(); ++i) EXPECT_FALSE(a.faces[i].has_landmarks) << "face " << i;
-    EXPECT_EQ(a.faces[0].box, faces_[0].box);
-    for (int k = 0; k < 68; ++k) EXPECT_EQ(a.faces[0].landmarks68[k], faces_[0].landmarks68[k]) << "point " << k;
-    EXPECT_EQ(fp::similarity(a.face_template, templates_[0]), fp::similarity(templates_[0], templates_[0]));
+    const fp::FaceContext a = engine_->analyze(photo_);
+    ASSERT_EQ(a.faces().size(), faces_.size());
+    EXPECT_TRUE(a.faces()[0].has_landmarks);
+    for (std::size_t i = 1; i < a.faces().size(); ++i) EXPECT_FALSE(a.faces()[i].has_landmarks) << "face " << i;
+    EXPECT_EQ(a.faces()[0].box, faces_[0].box);
+    for (int k = 0; k < 68; ++k) EXPECT_EQ(a.faces()[0].landmarks68[k], faces_[0].landmarks68[k]) << "point " << k;
+    EXPECT_EQ(fp::similarity(a.face_template(), templates_[0]), fp::similarity(templates_[0], templates_[0]));
 }
 
 TEST_F(EngineTest, EachFaceMatchesADegradedCopyOfItself) {
@@ -144,13 +144,13 @@ TEST_F(EngineTest, EachFaceMatchesADegradedCopyOfItself) {
         SCOPED_TRACE(testing::Message() << "face " << i);
         const cv::Mat region = fptest::crop(photo_, fptest::grow_box(faces_[i].box, 0.5, photo_.size()));
         const cv::Mat copy = fptest::degraded_copy(region);
-        const fp::FaceAnalysis a = engine_->analyze(copy);
-        const double s = fp::similarity(a.face_template, templates_[i]);
-        const auto [best, best_s] = best_match(a.face_template);
-        EXPECT_EQ(a.faces.size(), 1u);
+        const fp::FaceContext a = engine_->analyze(copy);
+        const double s = fp::similarity(a.face_template(), templates_[i]);
+        const auto [best, best_s] = best_match(a.face_template());
+        EXPECT_EQ(a.faces().size(), 1u);
         EXPECT_GT(s, 0.6);
         EXPECT_EQ(best, static_cast<int>(i)) << "best match is face " << best << " (" << best_s << ")";
-        for (const char* stage : {"detect", "landmarks", "align", "embed"}) EXPECT_TRUE(a.timings.count(stage)) << stage;
+        for (const char* stage : {"detect", "landmarks", "align", "embed"}) EXPECT_TRUE(a.timings().count(stage)) << stage;
     }
 }
 
@@ -159,11 +159,11 @@ TEST_F(EngineTest, TightPortraitCropIsFoundAndMatches) {
         for (double inset : {0.0, 0.05}) {
             SCOPED_TRACE(testing::Message() << "face " << i << " inset " << inset);
             const cv::Mat portrait = fptest::crop(photo_, fptest::shrink_box(faces_[i].box, inset, photo_.size()));
-            const fp::FaceAnalysis a = engine_->analyze(portrait);
-            const double s = fp::similarity(a.face_template, templates_[i]);
-            EXPECT_EQ(a.faces.size(), 1u);
+            const fp::FaceContext a = engine_->analyze(portrait);
+            const double s = fp::similarity(a.face_template(), templates_[i]);
+            EXPECT_EQ(a.faces().size(), 1u);
             EXPECT_GT(s, 0.5);
-            EXPECT_EQ(best_match(a.face_template).first, static_cast<int>(i));
+            EXPECT_EQ(best_match(a.face_template()).first, static_cast<int>(i));
         }
     }
 }
@@ -228,13 +228,13 @@ TEST_F(EngineTest, SmallFaceOnALargeCardIsFound) {
                                   static_cast<float>((face.box.y - region.y) * scale + at.y),
                                   static_cast<float>(face.box.width * scale), static_cast<float>(face.box.height * scale));
 
-        const fp::FaceAnalysis a = engine_->analyze(card);
-        const double s = fp::similarity(a.face_template, templates_[i]);
-        EXPECT_EQ(a.faces.size(), 1u);
-        EXPECT_GT(fp::intersection_over_union(a.primary().box, expected), 0.4f) << a.primary().box << " vs " << expected;
-        EXPECT_NEAR(eye_to_chin(a.primary()), 40.0, 10.0);
+        const fp::FaceContext a = engine_->analyze(card);
+        const double s = fp::similarity(a.face_template(), templates_[i]);
+        EXPECT_EQ(a.faces().size(), 1u);
+        EXPECT_GT(fp::intersection_over_union(a.face().box, expected), 0.4f) << a.face().box << " vs " << expected;
+        EXPECT_NEAR(eye_to_chin(a.face()), 40.0, 10.0);
         EXPECT_GT(s, 0.7);
-        EXPECT_EQ(best_match(a.face_template).first, i) << "similarity to its own face " << s;
+        EXPECT_EQ(best_match(a.face_template()).first, i) << "similarity to its own face " << s;
     }
 }
 
@@ -264,10 +264,10 @@ TEST_F(EngineTest, VerifyDecidesWithTheCalibrationThreshold) {
     EXPECT_DOUBLE_EQ(different.threshold, 0.3);
     EXPECT_DOUBLE_EQ(different.fmr, 1e-3);
     EXPECT_NEAR(different.similarity,
-                fp::similarity(different.reference.face_template, different.probe.face_template), 1e-12);
+                fp::similarity(different.reference.face_template(), different.probe.face_template()), 1e-12);
     EXPECT_LT(different.similarity, 0.3);
-    EXPECT_GE(different.reference.faces.size(), 1u);
-    EXPECT_GE(different.probe.faces.size(), 1u);
+    EXPECT_GE(different.reference.faces().size(), 1u);
+    EXPECT_GE(different.probe.faces().size(), 1u);
 
     const fp::VerifyResult same = fp::verify(*engine_, calibration, a, fptest::degraded_copy(a));
     EXPECT_TRUE(same.match) << same.similarity;

@@ -12,7 +12,7 @@
 
 #include "align/aligner.hpp"
 #include "detect/face_detector.hpp"
-#include "detect/rotation.hpp"
+#include "align/rotation.hpp"
 #include "faceproof/engine.hpp"
 #include "faceproof/error.hpp"
 #include "landmarks/landmarker.hpp"

@@ -16,13 +16,13 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "detect/rotation.hpp"
+#include "align/rotation.hpp"
 #include "faceproof/engine.hpp"
 #include "faceproof/error.hpp"
 #include "faceproof/liveness.hpp"
 #include "liveness/challenge.hpp"
 #include "liveness/det_plot.hpp"
-#include "liveness/liveness_json.hpp"
+#include "report/liveness_json.hpp"
 #include "liveness/pad_batch.hpp"
 #include "liveness/pad_labels.hpp"
 #include "liveness/pad_metrics.hpp"
@@ -318,6 +318,9 @@ protected:
         ASSERT_EQ(faces_.size(), 4u) << "sample6.jpg shows four different women side by side";
     }
 
+    // The context of a given face of image (its landmarks give the crop and the template).
+    static fp::FaceContext context_of(const cv::Mat& image, const fp::Face& face) { return engine_->context(image, {face}); }
+
     static inline std::string problem_;
     static inline std::shared_ptr<const fp::ModelSet> models_;
     static inline std::unique_ptr<fp::Engine> engine_;
@@ -329,19 +332,18 @@ protected:
 
 TEST_F(LivenessModelTest, ScoreIsAProbabilityAndDeterministic) {
     for (int n = 1; n <= 6; ++n) {
-        const cv::Mat image = fptest::load_sample(n);
-        const auto faces = engine_->detect(image);
-        ASSERT_FALSE(faces.empty()) << "sample" << n;
-        const double a = checker_->passive_score(image, faces.front());
-        const double b = checker_->passive_score(image, faces.front());
+        const fp::FaceContext face = engine_->context(fptest::load_sample(n));
+        ASSERT_TRUE(face.has_face()) << "sample" << n;
+        const double a = checker_->passive_score(face);
+        const double b = checker_->passive_score(face);
         EXPECT_GE(a, 0.0) << "sample" << n;
         EXPECT_LE(a, 1.0) << "sample" << n;
         EXPECT_EQ(a, b) << "sample" << n << ": the same input must give the same score";
     }
     fp::PassiveModel model(*models_);
-    const auto p = model.probabilities(photo_, faces_[0]);
+    const auto p = model.probabilities(context_of(photo_, faces_[0]));
     EXPECT_NEAR(p[0] + p[1] + p[2], 1.0, 1e-9);
-    EXPECT_EQ(p[0], checker_->passive_score(photo_, faces_[0]));  // class 0 is the live class
+    EXPECT_EQ(p[0], checker_->passive_score(context_of(photo_, faces_[0])));  // class 0 is the live class
 }
 
 TEST_F(LivenessModelTest, FacesAtTheBorderOrLargerThanTheImageAreScored) {
@@ -352,9 +354,10 @@ TEST_F(LivenessModelTest, FacesAtTheBorderOrLargerThanTheImageAreScored) {
     huge.box = {-100, -100, static_cast<float>(s.width) + 200, static_cast<float>(s.height) + 300};
     fp::PassiveModel model(*models_);
     for (const auto* f : {&corner, &huge}) {
-        const cv::Mat crop = model.crop(photo_, *f);
+        const fp::FaceContext face = context_of(photo_, *f);
+        const cv::Mat crop = model.crop(face);
         EXPECT_EQ(crop.size(), cv::Size(128, 128));
-        const double score = checker_->passive_score(photo_, *f);
+        const double score = checker_->passive_score(face);
         EXPECT_GE(score, 0.0);
         EXPECT_LE(score, 1.0);
     }
@@ -362,38 +365,44 @@ TEST_F(LivenessModelTest, FacesAtTheBorderOrLargerThanTheImageAreScored) {
 
 TEST_F(LivenessModelTest, RotatedFacesAreCroppedUpright) {
     // The photo turned a quarter counter-clockwise: the detector finds its faces after turning it
-    // back 90 degrees clockwise (rotation = 90). The crop must be the upright one.
+    // back 90 degrees clockwise (rotation = 90). The crop, taken in the context's upright frame,
+    // must be the upright one.
     const cv::Mat sideways = fp::rotate_clockwise(photo_, 270);
     fp::Face f = faces_[0];
     f.rotation = 90;
     f.box = fp::box_from_rotated(faces_[0].box, sideways.size(), 90);
+    for (auto& p : f.landmarks68) p = fp::from_rotated(p, sideways.size(), 90);
+    for (auto& p : f.landmarks5) p = fp::from_rotated(p, sideways.size(), 90);
     fp::PassiveModel model(*models_);
-    const cv::Mat upright_crop = model.crop(photo_, faces_[0]);
-    const cv::Mat rotated_crop = model.crop(sideways, f);
+    const fp::FaceContext upright = context_of(photo_, faces_[0]), turned = context_of(sideways, f);
+    const cv::Mat upright_crop = model.crop(upright);
+    const cv::Mat rotated_crop = model.crop(turned);
     EXPECT_LT(cv::norm(upright_crop, rotated_crop, cv::NORM_L1) / upright_crop.total(), 3.0);
-    EXPECT_NEAR(checker_->passive_score(sideways, f), checker_->passive_score(photo_, faces_[0]), 0.02);
+    EXPECT_NEAR(checker_->passive_score(turned), checker_->passive_score(upright), 0.02);
 }
 
-TEST_F(LivenessModelTest, BurstOfOnePersonUsesTheMedian) {
-    const std::vector<cv::Mat> frames{photo_, photo_, photo_};
-    const std::vector<fp::Face> faces{faces_[0], faces_[1], faces_[0]};
-    const std::vector<fp::Template> same{templates_[0], templates_[0], templates_[0]};
-    const auto r = checker_->assess_burst(frames, faces, same);
+TEST_F(LivenessModelTest, BurstOfOnePersonUsesTheMedianAndAStillPhotoIsNoChallenge) {
+    // One woman in three frames, the middle one degraded: three scores, one face, no movement.
+    const cv::Mat crop = fptest::crop(photo_, fptest::grow_box(faces_[0].box, 0.6, photo_.size()));
+    const std::vector<fp::FaceContext> frames{engine_->analyze(crop), engine_->analyze(fptest::degraded_copy(crop)),
+                                              engine_->analyze(crop)};
+    const auto r = checker_->assess(frames);
     ASSERT_EQ(r.frame_scores.size(), 3u);
     EXPECT_DOUBLE_EQ(r.score, fp::median_of(r.frame_scores));
     EXPECT_TRUE(r.burst);
     EXPECT_TRUE(r.challenge.same_face);
-    EXPECT_FALSE(r.challenge.assessed);  // no attributes: the challenge is not run
-    EXPECT_EQ(r.live, r.passive_live);
+    EXPECT_TRUE(r.challenge.assessed) << "eye state and yaw come from each frame's context";
+    EXPECT_FALSE(r.challenge.blink);
+    EXPECT_FALSE(r.live);
+    EXPECT_NE(std::find(r.reasons.begin(), r.reasons.end(), "NO_CHALLENGE"), r.reasons.end());
     EXPECT_EQ(r.passive_live, r.score >= r.threshold);
 }
 
 TEST_F(LivenessModelTest, DifferentPeopleInABurstIsFaceChanged) {
-    const std::vector<cv::Mat> frames{photo_, photo_};
     for (int other = 1; other < 4; ++other) {
         const auto [lowest, same] = fp::same_face_check({templates_[0], templates_[other]});
         EXPECT_FALSE(same) << "women 0 and " << other << " have similarity " << lowest;
-        const auto r = checker_->assess_burst(frames, {faces_[0], faces_[other]}, {templates_[0], templates_[other]});
+        const auto r = checker_->assess({context_of(photo_, faces_[0]), context_of(photo_, faces_[other])});
         EXPECT_FALSE(r.live);
         EXPECT_FALSE(r.challenge.same_face);
         EXPECT_LT(r.challenge.min_same_face_similarity, fp::kSameFaceMinSimilarity);
@@ -403,17 +412,15 @@ TEST_F(LivenessModelTest, DifferentPeopleInABurstIsFaceChanged) {
 
 TEST_F(LivenessModelTest, StillPhotoBurstWithAttributesIsNoChallenge) {
     const auto low = fp::LivenessChecker::create(*models_, fp::LivenessCalibration::from_json(calibration_text(0.0)));
-    const std::vector<cv::Mat> frames(3, photo_);
-    const std::vector<fp::Face> faces(3, faces_[0]);
-    const std::vector<fp::Template> templates(3, templates_[0]);
+    const std::vector<fp::FaceContext> frames(3, context_of(photo_, faces_[0]));
     const std::vector<fp::FrameAttributes> still(3, fp::FrameAttributes{0.9, 0.9, 1.0});
-    auto r = low->assess_burst(frames, faces, templates, still);
+    auto r = low->assess(frames, still);
     EXPECT_TRUE(r.passive_live);  // threshold 0: the passive check passes
     EXPECT_TRUE(r.challenge.assessed);
     EXPECT_FALSE(r.live);
     EXPECT_EQ(r.reasons, std::vector<std::string>{"NO_CHALLENGE"});
     const std::vector<fp::FrameAttributes> blink{{0.9, 0.9, 0}, {0.1, 0.1, 0}, {0.9, 0.9, 0}};
-    r = low->assess_burst(frames, faces, templates, blink);
+    r = low->assess(frames, blink);
     EXPECT_TRUE(r.challenge.blink);
     EXPECT_TRUE(r.live);
     EXPECT_TRUE(r.reasons.empty());
@@ -426,12 +433,12 @@ TEST_F(LivenessModelTest, StillPhotoBurstWithAttributesIsNoChallenge) {
 }
 
 TEST_F(LivenessModelTest, InconsistentBurstsAreRejected) {
-    expect_error_code(ErrorCode::invalid_argument, [&] { checker_->assess_burst({}, {}, {}); });
-    expect_error_code(ErrorCode::invalid_argument,
-                      [&] { checker_->assess_burst({photo_, photo_}, {faces_[0]}, {templates_[0], templates_[0]}); });
+    expect_error_code(ErrorCode::invalid_argument, [&] { checker_->assess(std::vector<fp::FaceContext>{}); });
     expect_error_code(ErrorCode::invalid_argument, [&] {
-        checker_->assess_burst({photo_}, {faces_[0]}, {templates_[0]}, std::vector<fp::FrameAttributes>(2));
+        checker_->assess({context_of(photo_, faces_[0])}, std::vector<fp::FrameAttributes>(2));
     });
+    expect_error_code(ErrorCode::invalid_argument,
+                      [&] { checker_->assess({engine_->context(fptest::gradient_image(64, 64))}); });
 }
 
 // ---- the commands -----------------------------------------------------------------------------

@@ -20,7 +20,7 @@
 #include "faceproof/image.hpp"
 #include "faceproof/quality.hpp"
 #include "quality/profiles.hpp"
-#include "quality/quality_json.hpp"
+#include "report/quality_json.hpp"
 #include "quality/scoring.hpp"
 #include "test_support.hpp"
 
@@ -58,7 +58,7 @@ protected:
         if (!problem_.empty()) return;
         try {
             engine_ = fp::Engine::create(fptest::shared_models());
-            assessor_ = fp::QualityAssessor::create(*fptest::shared_models());
+            assessor_ = fp::QualityAssessor::create();
             group_ = fptest::load_sample(6);
             group_faces_ = engine_->detect(group_);
             // The portrait the constructed cases start from: one woman of sample6.jpg (open eyes,
@@ -94,7 +94,7 @@ protected:
     }
 
     static fp::QualityReport assess(const cv::Mat& image, QualityProfile profile = QualityProfile::selfie) {
-        return assessor_->assess(image, engine_->detect(image), profile);
+        return assessor_->assess(engine_->context(image, engine_->detect(image)), profile);
     }
 
     static const fp::MeasureResult& measure(const fp::QualityReport& r, const std::string& name) {
@@ -171,8 +171,9 @@ TEST(QualityScoringTest, ScoresAreMonotoneAndBounded) {
 }
 
 TEST_F(QualityTest, GoodPortraitPassesBothProfiles) {
+    const fp::FaceContext face = engine_->context(portrait_, portrait_faces_);
     for (QualityProfile profile : {QualityProfile::selfie, QualityProfile::document}) {
-        const fp::QualityReport r = assessor_->assess(portrait_, portrait_faces_, profile);
+        const fp::QualityReport r = assessor_->assess(face, profile);
         SCOPED_TRACE(describe(r));
         EXPECT_EQ(r.profile, profile);
         EXPECT_TRUE(r.pass);
@@ -188,22 +189,25 @@ TEST_F(QualityTest, GoodPortraitPassesBothProfiles) {
             EXPECT_LE(m.score, 100) << m.measure;
             EXPECT_TRUE(m.feedback.empty()) << m.measure;
         }
-        // The raw attributes behind the pose and eye measures come with the report.
-        ASSERT_TRUE(r.yaw_deg && r.left_eye_open && r.right_eye_open);
-        EXPECT_DOUBLE_EQ(*r.yaw_deg, measure(r, "head_pose_yaw").native);
-        EXPECT_DOUBLE_EQ(std::max(*r.left_eye_open, *r.right_eye_open), measure(r, "eyes_open").native);
+        // The pose and eye measures read the face's own attributes (computed once, by its context).
+        const auto& pose = face.head_pose();
+        const auto& eyes = face.eye_state();
+        ASSERT_TRUE(pose.value && eyes.value);
+        EXPECT_DOUBLE_EQ(pose.value->yaw_deg, measure(r, "head_pose_yaw").native);
+        EXPECT_DOUBLE_EQ(std::max(eyes.value->left_open, eyes.value->right_open), measure(r, "eyes_open").native);
     }
 }
 
 TEST_F(QualityTest, InvalidImageIsInvalidArgument) {
     expect_error_code(fp::ErrorCode::invalid_argument,
-                      [] { assessor_->assess(cv::Mat(), {}, QualityProfile::selfie); });
+                      [] { assessor_->assess(engine_->context(cv::Mat(), {}), QualityProfile::selfie); });
     expect_error_code(fp::ErrorCode::invalid_argument,
-                      [] { assessor_->assess(cv::Mat(10, 10, CV_8UC1), {}, QualityProfile::selfie); });
+                      [] { assessor_->assess(engine_->context(cv::Mat(10, 10, CV_8UC1), {}), QualityProfile::selfie); });
 }
 
 TEST_F(QualityTest, NoFaceFailsWithNoFaceOnly) {
-    const fp::QualityReport r = assessor_->assess(fptest::gradient_image(400, 300), {}, QualityProfile::selfie);
+    const fp::FaceContext none = engine_->context(fptest::gradient_image(400, 300), {});
+    const fp::QualityReport r = assessor_->assess(none, QualityProfile::selfie);
     SCOPED_TRACE(describe(r));
     EXPECT_FALSE(r.pass);
     EXPECT_EQ(r.feedback, std::vector<std::string>{"NO_FACE"});
@@ -215,7 +219,7 @@ TEST_F(QualityTest, NoFaceFailsWithNoFaceOnly) {
         EXPECT_FALSE(r.measures[i].pass) << r.measures[i].measure;
         EXPECT_FALSE(r.measures[i].failure.empty()) << r.measures[i].measure;
     }
-    EXPECT_FALSE(r.yaw_deg || r.left_eye_open || r.right_eye_open);
+    EXPECT_FALSE(none.head_pose().value || none.eye_state().value);
 }
 
 TEST_F(QualityTest, MissingLandmarksFailOnlyTheMeasuresThatNeedThem) {
@@ -223,7 +227,7 @@ TEST_F(QualityTest, MissingLandmarksFailOnlyTheMeasuresThatNeedThem) {
     faces[0].has_landmarks = false;
     faces[0].landmarks68 = {};
     faces[0].landmarks5 = {};
-    const fp::QualityReport r = assessor_->assess(portrait_, faces, QualityProfile::selfie);
+    const fp::QualityReport r = assessor_->assess(engine_->context(portrait_, faces), QualityProfile::selfie);
     SCOPED_TRACE(describe(r));
     for (const char* runs : {"face_present", "single_face", "crop_margins", "head_pose_yaw", "head_pose_pitch",
                              "head_pose_roll"}) {
@@ -244,7 +248,7 @@ TEST_F(QualityTest, DegenerateLandmarksAreAFailureToAssessNotAnError) {
     const cv::Point2f centre = faces[0].landmarks5[2];
     faces[0].landmarks5.fill(centre);
     faces[0].landmarks68.fill(centre);
-    const fp::QualityReport r = assessor_->assess(portrait_, faces, QualityProfile::selfie);
+    const fp::QualityReport r = assessor_->assess(engine_->context(portrait_, faces), QualityProfile::selfie);
     SCOPED_TRACE(describe(r));
     EXPECT_FALSE(measure(r, "sharpness").assessed);
     EXPECT_FALSE(measure(r, "sharpness").failure.empty());
@@ -264,7 +268,7 @@ TEST_F(QualityTest, DarkenedCopyIsTooDark) {
     EXPECT_FALSE(has_code(r, "TOO_BRIGHT"));
     EXPECT_FALSE(r.pass);
     EXPECT_LT(measure(r, "under_exposure").native,
-              measure(assessor_->assess(portrait_, portrait_faces_, QualityProfile::selfie), "under_exposure").native);
+              measure(assessor_->assess(engine_->context(portrait_, portrait_faces_), QualityProfile::selfie), "under_exposure").native);
 }
 
 TEST_F(QualityTest, WellLitDarkSkinIsNotTooDark) {
@@ -289,7 +293,7 @@ TEST_F(QualityTest, BrightenedCopyIsTooBright) {
 }
 
 TEST_F(QualityTest, BlurredCopyIsBlurryWhileTheOriginalIsSharp) {
-    const fp::QualityReport original = assessor_->assess(portrait_, portrait_faces_, QualityProfile::selfie);
+    const fp::QualityReport original = assessor_->assess(engine_->context(portrait_, portrait_faces_), QualityProfile::selfie);
     ASSERT_TRUE(measure(original, "sharpness").pass) << describe(original);
     const double eyes = cv::norm(portrait_faces_[0].landmarks5[1] - portrait_faces_[0].landmarks5[0]);
     cv::Mat blurred;
@@ -302,7 +306,7 @@ TEST_F(QualityTest, BlurredCopyIsBlurryWhileTheOriginalIsSharp) {
     // Document portraits are soft: a milder blur still fails selfie but passes document.
     cv::GaussianBlur(portrait_, blurred, {0, 0}, eyes / 40);
     const auto faces = engine_->detect(blurred);
-    EXPECT_TRUE(measure(assessor_->assess(blurred, faces, QualityProfile::document), "sharpness").pass);
+    EXPECT_TRUE(measure(assessor_->assess(engine_->context(blurred, faces), QualityProfile::document), "sharpness").pass);
 }
 
 TEST_F(QualityTest, SharpnessDoesNotConfuseContrastWithBlur) {
@@ -351,7 +355,7 @@ TEST_F(QualityTest, CutFaceFailsCropMargins) {
     const auto faces = engine_->detect(cut_image);
     ASSERT_FALSE(faces.empty()) << "the cut face should still be detected";
     for (QualityProfile profile : {QualityProfile::selfie, QualityProfile::document}) {
-        const fp::QualityReport r = assessor_->assess(cut_image, faces, profile);
+        const fp::QualityReport r = assessor_->assess(engine_->context(cut_image, faces), profile);
         SCOPED_TRACE(describe(r));
         EXPECT_TRUE(has_code(r, "FACE_CUT_OFF"));
         EXPECT_LT(measure(r, "crop_margins").native, 0.02);
@@ -360,12 +364,12 @@ TEST_F(QualityTest, CutFaceFailsCropMargins) {
 }
 
 TEST_F(QualityTest, GroupPhotoFailsSingleFace) {
-    const fp::QualityReport r = assessor_->assess(group_, group_faces_, QualityProfile::selfie);
+    const fp::QualityReport r = assessor_->assess(engine_->context(group_, group_faces_), QualityProfile::selfie);
     SCOPED_TRACE(describe(r));
     EXPECT_TRUE(has_code(r, "MULTIPLE_FACES"));
     EXPECT_EQ(measure(r, "single_face").native, 4);
     EXPECT_FALSE(r.pass);
-    EXPECT_TRUE(has_code(assessor_->assess(group_, group_faces_, QualityProfile::document), "MULTIPLE_FACES"));
+    EXPECT_TRUE(has_code(assessor_->assess(engine_->context(group_, group_faces_), QualityProfile::document), "MULTIPLE_FACES"));
 }
 
 TEST_F(QualityTest, SmallGhostPortraitDoesNotCountAsASecondFace) {
@@ -377,7 +381,7 @@ TEST_F(QualityTest, SmallGhostPortraitDoesNotCountAsASecondFace) {
     ghost.copyTo(card(cv::Rect(card.cols - ghost.cols - 10, card.rows - ghost.rows - 10, ghost.cols, ghost.rows)));
     const auto faces = engine_->detect(card);
     ASSERT_EQ(faces.size(), 2u) << "both the portrait and its ghost should be detected";
-    const fp::QualityReport r = assessor_->assess(card, faces, QualityProfile::document);
+    const fp::QualityReport r = assessor_->assess(engine_->context(card, faces), QualityProfile::document);
     SCOPED_TRACE(describe(r));
     EXPECT_EQ(measure(r, "single_face").native, 1);
     EXPECT_TRUE(measure(r, "single_face").pass);
@@ -390,16 +394,16 @@ TEST_F(QualityTest, SmallFaceFailsSelfieButPassesDocument) {
     cv::resize(portrait_, small, {}, scale, scale, cv::INTER_AREA);
     const auto faces = engine_->detect(small);
     ASSERT_EQ(faces.size(), 1u);
-    const fp::QualityReport selfie = assessor_->assess(small, faces, QualityProfile::selfie);
+    const fp::QualityReport selfie = assessor_->assess(engine_->context(small, faces), QualityProfile::selfie);
     EXPECT_TRUE(has_code(selfie, "FACE_TOO_SMALL")) << describe(selfie);
     EXPECT_NEAR(measure(selfie, "inter_eye_distance").native, 24, 3);
-    const fp::QualityReport document = assessor_->assess(small, faces, QualityProfile::document);
+    const fp::QualityReport document = assessor_->assess(engine_->context(small, faces), QualityProfile::document);
     EXPECT_TRUE(document.pass) << describe(document);
     // Too small even for a document below 20 px.
     cv::resize(portrait_, small, {}, 14.0 / eyes, 14.0 / eyes, cv::INTER_AREA);
     const auto tiny_faces = engine_->detect(small);
     if (!tiny_faces.empty())
-        EXPECT_TRUE(has_code(assessor_->assess(small, tiny_faces, QualityProfile::document), "FACE_TOO_SMALL"));
+        EXPECT_TRUE(has_code(assessor_->assess(engine_->context(small, tiny_faces), QualityProfile::document), "FACE_TOO_SMALL"));
 }
 
 // --- pose and eyes -------------------------------------------------------------------------------
@@ -407,7 +411,7 @@ TEST_F(QualityTest, SmallFaceFailsSelfieButPassesDocument) {
 TEST_F(QualityTest, MirroredPortraitKeepsPoseMagnitudes) {
     cv::Mat mirrored;
     cv::flip(portrait_, mirrored, 1);
-    const fp::QualityReport a = assessor_->assess(portrait_, portrait_faces_, QualityProfile::selfie);
+    const fp::QualityReport a = assessor_->assess(engine_->context(portrait_, portrait_faces_), QualityProfile::selfie);
     const fp::QualityReport b = assess(mirrored);
     EXPECT_NEAR(measure(a, "head_pose_yaw").native, -measure(b, "head_pose_yaw").native, 8);
     EXPECT_NEAR(measure(a, "head_pose_roll").native, -measure(b, "head_pose_roll").native, 8);
@@ -416,7 +420,7 @@ TEST_F(QualityTest, MirroredPortraitKeepsPoseMagnitudes) {
 }
 
 TEST_F(QualityTest, InPlaneRotationChangesRoll) {
-    const double roll = measure(assessor_->assess(portrait_, portrait_faces_, QualityProfile::selfie), "head_pose_roll").native;
+    const double roll = measure(assessor_->assess(engine_->context(portrait_, portrait_faces_), QualityProfile::selfie), "head_pose_roll").native;
     // rotate_by is counter-clockwise for positive angles; roll is positive clockwise.
     const fp::QualityReport ccw = assess(fptest::rotate_by(portrait_, 20));
     const fp::QualityReport cw = assess(fptest::rotate_by(portrait_, -20));
@@ -433,8 +437,8 @@ TEST_F(QualityTest, SidewaysPortraitIsAssessedUpright) {
     const auto faces = engine_->detect(sideways);
     ASSERT_EQ(faces.size(), 1u);
     EXPECT_EQ(faces[0].rotation, 90) << "the engine turns the image to find the face";
-    const fp::QualityReport upright = assessor_->assess(portrait_, portrait_faces_, QualityProfile::selfie);
-    const fp::QualityReport r = assessor_->assess(sideways, faces, QualityProfile::selfie);
+    const fp::QualityReport upright = assessor_->assess(engine_->context(portrait_, portrait_faces_), QualityProfile::selfie);
+    const fp::QualityReport r = assessor_->assess(engine_->context(sideways, faces), QualityProfile::selfie);
     SCOPED_TRACE(describe(r));
     EXPECT_TRUE(r.pass);
     for (const char* name : {"head_pose_yaw", "head_pose_pitch", "head_pose_roll"})
@@ -443,7 +447,7 @@ TEST_F(QualityTest, SidewaysPortraitIsAssessedUpright) {
 }
 
 TEST_F(QualityTest, OpenEyesPass) {
-    const fp::QualityReport r = assessor_->assess(portrait_, portrait_faces_, QualityProfile::selfie);
+    const fp::QualityReport r = assessor_->assess(engine_->context(portrait_, portrait_faces_), QualityProfile::selfie);
     EXPECT_TRUE(measure(r, "eyes_open").pass);
     EXPECT_GT(measure(r, "eyes_open").native, 0.8);
 }
@@ -482,7 +486,7 @@ TEST_F(QualityTest, MostLfwPhotosPassSelfie) {
 // --- JSON and CLI --------------------------------------------------------------------------------
 
 TEST_F(QualityTest, JsonHasTheDocumentedShape) {
-    const fp::QualityReport r = assessor_->assess(group_, group_faces_, QualityProfile::document);
+    const fp::QualityReport r = assessor_->assess(engine_->context(group_, group_faces_), QualityProfile::document);
     const nlohmann::json j = fp::quality_json(r);
     EXPECT_EQ(j.at("profile"), "document");
     EXPECT_EQ(j.at("pass"), false);
@@ -495,7 +499,7 @@ TEST_F(QualityTest, JsonHasTheDocumentedShape) {
         for (const char* key : {"assessed", "native", "unit", "score", "pass", "feedback", "failure"})
             EXPECT_TRUE(m.contains(key)) << kMeasureOrder[i] << " lacks " << key;
     }
-    const nlohmann::json none = fp::quality_json(assessor_->assess(fptest::gradient_image(64, 64), {}, QualityProfile::selfie));
+    const nlohmann::json none = fp::quality_json(assessor_->assess(engine_->context(fptest::gradient_image(64, 64), {}), QualityProfile::selfie));
     EXPECT_TRUE(none["measures"][2]["native"].is_null());
     EXPECT_TRUE(none["measures"][2]["failure"].is_string());
 }

@@ -12,6 +12,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "faceproof/crypto.hpp"
+#include "faceproof/proofing.hpp"
 #include "faceproof/registry.hpp"
 #include "eval/template_batch.hpp"
 #include "test_support.hpp"
@@ -44,7 +45,7 @@ protected:
         problem_ = fptest::engine_prerequisites_problem();
         if (!problem_.empty()) return;
         engine_ = fp::Engine::create(fptest::shared_models());
-        quality_ = fp::QualityAssessor::create(*fptest::shared_models());
+        quality_ = fp::QualityAssessor::create();
         std::vector<fp::Template> templates;
         for (int n = 1; n <= 6; ++n) {
             const cv::Mat photo = fptest::load_sample(n);
@@ -55,7 +56,7 @@ protected:
                 if (engine_->detect(crop).empty()) continue;
                 // The photos show some people more than once: keep one crop per person, so every
                 // "person" here is someone else (similarity below the FMR 1e-2 threshold).
-                const fp::Template t = engine_->analyze(crop).face_template;
+                const fp::Template t = engine_->analyze(crop).face_template();
                 const double same = fp::Calibration::shipped().threshold_for(1e-2);
                 if (std::any_of(templates.begin(), templates.end(),
                                 [&](const fp::Template& o) { return fp::similarity(o, t) >= same; }))

@@ -1,22 +1,33 @@
-// faceproof — the verification engine: image -> faces -> template -> decision.
+// faceproof — the face pipeline: image -> faces -> the analysed face's context (upright frame,
+// landmarks, aligned crop, template, attributes on first use). The Engine is the only place the
+// stages are sequenced; everything downstream reads the FaceContext it makes.
 //
 // Engine::create(models, options)
 //   requires: models opened with ModelSet::open (verified sums).
-//   ensures:  networks loaded once; create() is cheap enough to call once per worker thread.
+//   ensures:  the detection, landmark and embedding networks loaded once; the head-pose and
+//             eye-state networks load on the first attribute a context asks for. create() is
+//             cheap enough to call once per worker thread.
 // Engine::detect(image)
 //   ensures: every face with box, score, rotation and landmarks, most prominent first.
-// Engine::analyze(image)
-//   ensures: every face (as detect), the most prominent (size and centrality) first, and its template;
-//            throws Error{no_face} when there is none.
+// Engine::context(image)
+//   ensures: the context of the most prominent face (size and centrality): every face found (the
+//            analysed one first, only it with landmarks), its upright frame, aligned crop and
+//            template; a context without a face when there is none.
+// Engine::context(image, faces)
+//   requires: faces as detect() returns them (faces[0] is analysed; its landmarks give the crop
+//             and template — without them the context has neither).
+// Engine::analyze(image): context(image), but Error{no_face} when there is no face.
 // verify(engine, calibration, reference, probe, fmr)
 //   ensures: match == (similarity >= calibration.threshold_for(fmr)); throws as analyze does and
 //            calibration_invalid when the calibration is for another template model.
-// Thread safety: an Engine is NOT reentrant (OpenCV DNN networks keep state); use one per thread.
-// ModelSet and Calibration are immutable and shared freely.
+// Thread safety: an Engine is NOT reentrant (networks keep state); use one per thread, with the
+// contexts it made. ModelSet and Calibration are immutable and shared freely.
 #pragma once
 
 #include <memory>
+#include <optional>
 
+#include "faceproof/face_context.hpp"
 #include "faceproof/image.hpp"
 #include "faceproof/match.hpp"
 #include "faceproof/models.hpp"
@@ -31,20 +42,13 @@ struct EngineOptions {
     bool detection_fallbacks = true;  // padding, tiling and rotations for ID images
 };
 
-struct FaceAnalysis {
-    // Every face of the image, the most prominent (the one analysed) first; only that one has
-    // landmarks (Engine::detect gives every face its landmarks).
-    std::vector<Face> faces;
-    Template face_template;   // of faces.front()
-    StageTimings timings;    // detect, landmarks, align, embed (ms)
-    const Face& primary() const { return faces.front(); }
-};
-
 class Engine {
 public:
     virtual ~Engine() = default;
     virtual std::vector<Face> detect(const cv::Mat& bgr, StageTimings* timings = nullptr) = 0;
-    virtual FaceAnalysis analyze(const cv::Mat& bgr) = 0;
+    virtual FaceContext context(const cv::Mat& bgr) = 0;
+    virtual FaceContext context(const cv::Mat& bgr, std::vector<Face> faces) = 0;
+    FaceContext analyze(const cv::Mat& bgr);
     // Template of one given face (landmarks must be filled, as detect() does).
     virtual Template embed(const cv::Mat& bgr, const Face& face, StageTimings* timings = nullptr) = 0;
     virtual const std::string& template_model_id() const = 0;
@@ -60,8 +64,8 @@ struct VerifyResult {
     double similarity = 0;
     double threshold = 0;
     double fmr = 0;
-    FaceAnalysis reference;
-    FaceAnalysis probe;
+    FaceContext reference;
+    FaceContext probe;
 };
 
 VerifyResult verify(Engine& engine, const Calibration& calibration, const cv::Mat& reference,

@@ -7,23 +7,22 @@
 // the same face throughout (template similarity between frames). A replayed still photo fails the
 // challenge even when one frame fools the passive model.
 //
-// LivenessChecker::passive_score(image, face)
-//   requires: face from Engine::detect on image (landmarks filled).
-//   ensures:  probability-like score in [0, 1] that the face is live.
-// LivenessChecker::assess_burst(frames, faces, templates)
-//   requires: frames.size() == faces.size() == templates.size() >= 1; faces[i] is the primary face
-//             of frames[i] and templates[i] its template.
+// LivenessChecker::passive_score(face)
+//   requires: face made by the Engine with a face (has_face()).
+//   ensures:  probability-like score in [0, 1] that the face is live, from the face's upright frame.
+// LivenessChecker::assess(frames)
+//   requires: frames.size() >= 1, each with a face and a template, in capture order.
 //   ensures:  a report whose `live` combines the fused passive score (median of the frame scores)
 //             with the calibrated threshold and, for two or more frames, the same-face check
-//             (similarity of templates[0] with every other frame >= kSameFaceMinSimilarity).
-//             This overload has no per-frame eye-state / head-pose values, so it does NOT run the
-//             blink / head-turn challenge (challenge.assessed == false).
-// LivenessChecker::assess_burst(frames, faces, templates, attributes)
+//             (similarity of the first frame's template with every other >= kSameFaceMinSimilarity)
+//             and the challenge on each frame's eye state and head yaw (FaceContext attributes):
+//             blink = a frame with both eyes' open-probability < 0.3 followed later by a frame with
+//             both > 0.7 (covers open -> closed -> open); head turn = yaw range >= 15 degrees;
+//             neither -> not live with reason NO_CHALLENGE. When some frame's attributes could not
+//             be computed, the challenge is not assessed (challenge.assessed == false).
+// LivenessChecker::assess(frames, attributes)
 //   requires: as above and attributes.size() == frames.size(); eye-open probabilities in [0, 1].
-//   ensures:  as above and, for two or more frames, the challenge on the attributes
-//             (challenge.assessed == true): blink = a frame with both eyes' open-probability < 0.3
-//             followed later by a frame with both > 0.7 (covers open -> closed -> open); head turn =
-//             yaw range >= 15 degrees; neither -> not live with reason NO_CHALLENGE.
+//   ensures:  as above, with the challenge judged on the given attributes instead.
 // Thread safety: a checker is NOT reentrant (DNN networks); one per thread. LivenessCalibration is
 // immutable.
 #pragma once
@@ -33,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "faceproof/face_context.hpp"
 #include "faceproof/match.hpp"
 #include "faceproof/models.hpp"
 #include "faceproof/types.hpp"
@@ -87,12 +87,10 @@ struct LivenessReport {
 class LivenessChecker {
 public:
     virtual ~LivenessChecker() = default;
-    virtual double passive_score(const cv::Mat& bgr, const Face& face) = 0;
-    virtual LivenessReport assess_burst(const std::vector<cv::Mat>& frames, const std::vector<Face>& faces,
-                                        const std::vector<Template>& templates) = 0;
-    virtual LivenessReport assess_burst(const std::vector<cv::Mat>& frames, const std::vector<Face>& faces,
-                                        const std::vector<Template>& templates,
-                                        const std::vector<FrameAttributes>& attributes) = 0;
+    virtual double passive_score(const FaceContext& face) = 0;
+    virtual LivenessReport assess(const std::vector<FaceContext>& frames) = 0;
+    virtual LivenessReport assess(const std::vector<FaceContext>& frames,
+                                  const std::vector<FrameAttributes>& attributes) = 0;
     static std::unique_ptr<LivenessChecker> create(const ModelSet& models, const LivenessCalibration& calibration);
 };
 

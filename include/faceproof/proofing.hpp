@@ -1,12 +1,16 @@
 // faceproof — the identity check as a whole: is the live probe (one image or a burst of frames)
-// the owner of the ID portrait, and is it a live person of usable quality?
+// the owner of the ID portrait, and is it a live person of usable quality? And the one place a
+// capture's bytes become an analysed face (decode, context, quality) for the registry.
+//
+// One IdentityVerifier holds one set of networks (an Engine, which also runs head pose and eye
+// state on first use, and the passive liveness model); a server worker holds one verifier.
 //
 // IdentityVerifier::assess_probe(probe_frames)
 //   requires: probe_frames non-empty, in capture order.
-//   ensures:  per frame: faces + template (Engine::analyze) and selfie-profile quality; liveness of
-//             the capture (passive per frame; for a burst also the challenge and the same-face
-//             check, with eye state and yaw taken from the quality reports); best_frame = the
-//             frame of highest mean quality score. Throws as Engine::analyze, naming the frame.
+//   ensures:  per frame: the face's context (Engine::analyze) and selfie-profile quality; liveness
+//             of the capture (passive per frame; for a burst also the challenge and the same-face
+//             check, on the contexts' eye state and yaw); best_frame = the frame of highest mean
+//             quality score. Throws as Engine::analyze, naming the frame.
 // IdentityVerifier::check(reference, probe_frames, options)
 //   requires: probe_frames non-empty (several frames = a burst of one capture session).
 //   ensures:  face match of the reference with the best-quality probe frame at options.fmr;
@@ -22,12 +26,14 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "faceproof/engine.hpp"
 #include "faceproof/liveness.hpp"
 #include "faceproof/quality.hpp"
+#include "faceproof/registry.hpp"
 
 namespace faceproof {
 
@@ -39,7 +45,7 @@ struct ProofingOptions {
 };
 
 struct ProbeAssessment {
-    std::vector<FaceAnalysis> frames;
+    std::vector<FaceContext> frames;
     std::vector<QualityReport> quality;  // selfie profile, one per frame
     LivenessReport liveness;
     int best_frame = 0;                  // the frame used for matching
@@ -60,9 +66,24 @@ public:
     virtual ProbeAssessment assess_probe(const std::vector<cv::Mat>& probe_frames) = 0;
     virtual ProofingResult check(const cv::Mat& reference, const std::vector<cv::Mat>& probe_frames,
                                  const ProofingOptions& options) = 0;
+    // The verifier's own engine and quality assessor, for work that needs one of them only
+    // (detection, a quality report, a capture to enrol): no second set of networks.
+    virtual Engine& engine() = 0;
+    virtual const QualityAssessor& quality() const = 0;
     static std::unique_ptr<IdentityVerifier> create(std::shared_ptr<const ModelSet> models,
                                                     const Calibration& calibration,
                                                     const LivenessCalibration& liveness_calibration);
 };
+
+// Decodes (within limits), analyses and assesses one image file's bytes: an analysed face for the
+// registry (Capture). throws: Error{image_unreadable | image_too_large} for bad bytes; no face is not
+// an error here (the capture has no template).
+Capture analyse_capture(Engine& engine, const QualityAssessor& quality, std::span<const std::uint8_t> image_bytes,
+                        QualityProfile profile, const ImageLimits& limits = {});
+
+// The one way a verification decision is audited (CLI and HTTP alike): "verify", outcome match or
+// no_match, the scores, thresholds and reasons (proofing_audit_details), never biometric data.
+AuditEntry record_verification(Registry& registry, const std::string& actor, const std::string& tenant,
+                               const std::string& subject, const ProofingResult& result);
 
 }  // namespace faceproof

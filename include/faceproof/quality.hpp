@@ -1,18 +1,19 @@
 // faceproof — face image quality (in the spirit of ISO/IEC 29794-5 and OFIQ).
 //
-// Each measure is one class with one method, reading a per-image context computed once
-// (detection, landmarks, alignment, pose, eye state); it returns a native value and a 0-100
-// quality score. A measure that cannot run records "failure to assess" and the others still run.
-// The profile decides the pass thresholds: `selfie` (live capture) or `document` (ID portrait:
-// accepts small, grey, printed-looking faces).
+// Each measure is one class with one method, reading the face's context (made once by the Engine:
+// faces, the aligned crop, pose and eye state) through one per-assessment session; it returns a
+// native value and a 0-100 quality score. A measure that cannot run records "failure to assess"
+// and the others still run. The profile decides the pass thresholds: `selfie` (live capture) or
+// `document` (ID portrait: accepts small, grey, printed-looking faces).
 //
-// QualityAssessor::assess(image, faces)
-//   requires: image 8-bit BGR; faces as returned by Engine::detect (most prominent first,
-//             landmarks filled); faces may be empty.
+// QualityAssessor::assess(face, profile)
+//   requires: face made by the Engine (Engine::context: it may have no face); its Engine alive
+//             (pose and eye state are computed on first use).
 //   ensures:  one result per measure of the profile, in a fixed order; pass == every assessed
 //             measure passed and no measure required by the profile failed to assess;
 //             feedback holds the stable codes of the failed measures, without duplicates.
-// Thread safety: an assessor is NOT reentrant (it owns DNN networks); one per thread.
+// Thread safety: an assessor holds no networks and no state; assess() is reentrant, but a face
+// context is used by one thread at a time.
 #pragma once
 
 #include <memory>
@@ -21,8 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "faceproof/models.hpp"
-#include "faceproof/types.hpp"
+#include "faceproof/face_context.hpp"
 
 namespace faceproof {
 
@@ -46,20 +46,17 @@ struct QualityReport {
     std::vector<MeasureResult> measures;
     bool pass = false;
     std::vector<std::string> feedback;  // codes of the failed measures
-    // The primary face's attributes behind the pose and eye measures, empty when they could not
-    // be computed (no face, no landmarks, a network failure): head yaw in degrees and the
-    // probability that each eye is open (left/right as seen in the upright face). For callers that
-    // need the raw values, e.g. the liveness challenge over a burst of frames.
-    std::optional<double> yaw_deg;
-    std::optional<double> left_eye_open;
-    std::optional<double> right_eye_open;
 };
+
+// The mean 0-100 score of the measures that could be assessed (0 when none could): one number
+// per capture, to choose a burst's best frame and to rank stored templates.
+double mean_quality_score(const QualityReport& report);
 
 class QualityAssessor {
 public:
     virtual ~QualityAssessor() = default;
-    virtual QualityReport assess(const cv::Mat& bgr, const std::vector<Face>& faces, QualityProfile profile) = 0;
-    static std::unique_ptr<QualityAssessor> create(const ModelSet& models);
+    virtual QualityReport assess(const FaceContext& face, QualityProfile profile) const = 0;
+    static std::unique_ptr<QualityAssessor> create();
 };
 
 }  // namespace faceproof

@@ -1,10 +1,10 @@
 // faceproof — the registry of enrolled subjects: consent-based enrolment, the 1:N duplicate check,
 // deletion, retention purge and key rotation, each decision written to the audit trail.
 //
-// Layering: callers (CLI, HTTP) analyse images with an Engine into Captures (analyse_capture), then
+// Layering: callers (CLI, HTTP) analyse images into Captures (analyse_capture, proofing.hpp), then
 // call the Registry; the Registry seals templates with the data key, writes them through the Store
-// interface, keeps one in-memory GalleryIndex per tenant, and audits. It never sees an Engine, so
-// one Registry can serve many worker threads, each with its own Engine.
+// interface, keeps one in-memory GalleryIndex per tenant, and audits. It takes analysed faces and
+// never sees an Engine, so one Registry can serve many worker threads, each with its own Engine.
 //
 // Index consistency: a tenant's index is built from the store (every template opened with the key)
 // the first time the tenant is used, then updated after each committed change made through this
@@ -30,7 +30,6 @@
 
 #include "faceproof/audit.hpp"
 #include "faceproof/crypto.hpp"
-#include "faceproof/engine.hpp"
 #include "faceproof/gallery_index.hpp"
 #include "faceproof/match.hpp"
 #include "faceproof/quality.hpp"
@@ -58,11 +57,6 @@ struct Capture {
     std::size_t faces = 0;                  // faces found in the image
     std::vector<std::uint8_t> encoded;      // the image file's bytes (sealed and kept only with retention on)
 };
-
-// Decodes (within limits), analyses and assesses one image file's bytes.
-// throws: Error{image_unreadable | image_too_large} for bad bytes; no face is not an error here.
-Capture analyse_capture(Engine& engine, QualityAssessor& quality, std::span<const std::uint8_t> image_bytes,
-                        QualityProfile profile, const ImageLimits& limits = {});
 
 struct RegistryOptions {
     GalleryIndexOptions index;

@@ -1,3 +1,4 @@
+#include <atomic>
 #include "align/aligner.hpp"
 
 #include <opencv2/imgproc.hpp>
@@ -40,7 +41,14 @@ cv::Matx23d similarity_transform(const cv::Point2f* src, const cv::Point2f* dst,
     return {a, -b, tx, b, a, ty};
 }
 
+namespace {
+std::atomic<std::uint64_t> crops_made{0};
+}  // namespace
+
+std::uint64_t align_face_count() { return crops_made.load(); }
+
 cv::Mat align_face(const cv::Mat& bgr, const Points5& points, int side) {
+    ++crops_made;
     Points5 target = arcface_template_112();
     for (auto& p : target) p *= side / 112.f;
     const cv::Matx23d m = similarity_transform(points.data(), target.data(), 5);

@@ -3,6 +3,8 @@
 // Thread safety: pure functions, reentrant.
 #pragma once
 
+#include <cstdint>
+
 #include "faceproof/types.hpp"
 
 namespace faceproof {
@@ -16,5 +18,9 @@ cv::Matx23d similarity_transform(const cv::Point2f* src, const cv::Point2f* dst,
 
 // Warps the face into a side x side crop whose template is the ArcFace one scaled by side / 112.
 cv::Mat align_face(const cv::Mat& bgr, const Points5& points, int side = 112);
+
+// Crops align_face has made in this process: a test checks that one verification aligns each
+// face once (the Engine's crop serves the template and the quality measures).
+std::uint64_t align_face_count();
 
 }  // namespace faceproof

@@ -12,15 +12,11 @@
 
 #include <memory>
 
+#include "faceproof/face_context.hpp"  // EyeState
 #include "faceproof/models.hpp"
 #include "faceproof/types.hpp"
 
 namespace faceproof {
-
-struct EyeState {
-    double left_open = 0;   // probability the eye on the left of the upright face is open
-    double right_open = 0;  // likewise the eye on the right
-};
 
 class EyeStateClassifier {
 public:

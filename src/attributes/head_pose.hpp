@@ -15,16 +15,11 @@
 
 #include <memory>
 
+#include "faceproof/face_context.hpp"  // HeadPose
 #include "faceproof/models.hpp"
 #include "faceproof/types.hpp"
 
 namespace faceproof {
-
-struct HeadPose {
-    double yaw_deg = 0;
-    double pitch_deg = 0;
-    double roll_deg = 0;
-};
 
 class HeadPoseEstimator {
 public:

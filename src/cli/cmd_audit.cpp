@@ -3,7 +3,7 @@
 
 #include "cli/cli.hpp"
 #include "faceproof/audit_trail.hpp"
-#include "registry/registry_json.hpp"
+#include "report/registry_json.hpp"
 
 namespace faceproof::cli {
 

@@ -6,8 +6,9 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "faceproof/proofing.hpp"
 #include "faceproof/quality.hpp"
-#include "registry/registry_json.hpp"
+#include "report/registry_json.hpp"
 #include "util/input_file.hpp"
 #include "util/text_file.hpp"
 
@@ -19,7 +20,7 @@ std::vector<Capture> captures_of(const Context& context, const std::vector<std::
                                  QualityProfile profile) {
     auto models = context.open_models();
     auto engine = Engine::create(models);
-    auto quality = QualityAssessor::create(*models);
+    const auto quality = QualityAssessor::create();
     std::vector<Capture> out;
     for (const auto& path : images) {
         try {

@@ -9,8 +9,8 @@
 #include "faceproof/engine.hpp"
 #include "faceproof/liveness.hpp"
 #include "faceproof/proofing.hpp"
-#include "liveness/liveness_json.hpp"
-#include "proofing/proofing_json.hpp"
+#include "report/liveness_json.hpp"
+#include "report/proofing_json.hpp"
 
 namespace faceproof::cli {
 
@@ -39,8 +39,8 @@ void register_liveness(CLI::App& app, Context& context) {
                                               "): " + e.what());
                 }
             }
-            // The same probe assessment as verify: quality per frame gives the eye state and yaw
-            // that the burst challenge needs.
+            // The same probe assessment as verify (each frame's context gives the eye state and yaw
+            // the burst challenge needs).
             auto verifier = IdentityVerifier::create(context.open_models(), Calibration::shipped(), calibration);
             const ProbeAssessment probe = verifier->assess_probe(frames);
             const LivenessReport& r = probe.liveness;

@@ -6,7 +6,7 @@
 #include "cli/cli.hpp"
 #include "faceproof/engine.hpp"
 #include "faceproof/quality.hpp"
-#include "quality/quality_json.hpp"
+#include "report/quality_json.hpp"
 
 namespace faceproof::cli {
 namespace {
@@ -60,12 +60,12 @@ void register_quality(CLI::App& app, Context& context) {
             const cv::Mat image = load_image(args->image);
             const auto models = context.open_models();
             auto engine = Engine::create(models);
-            auto assessor = QualityAssessor::create(*models);
-            const std::vector<Face> faces = engine->detect(image);
-            const QualityReport report = assessor->assess(image, faces, profile);
+            const FaceContext face = engine->context(image);
+            const QualityReport report = QualityAssessor::create()->assess(face, profile);
             nlohmann::json j = quality_json(report);
-            j["faces"] = faces.size();
-            print(context, j, [&](std::ostream& out) { print_report(out, report, args->image, image, faces.size()); });
+            j["faces"] = face.faces().size();
+            print(context, j,
+                  [&](std::ostream& out) { print_report(out, report, args->image, image, face.faces().size()); });
             return report.pass ? exit_ok : exit_no_match;
         };
     });

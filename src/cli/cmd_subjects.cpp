@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
-#include "registry/registry_json.hpp"
+#include "report/registry_json.hpp"
 
 namespace faceproof::cli {
 

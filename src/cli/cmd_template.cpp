@@ -64,14 +64,14 @@ void register_template(CLI::App& app, Context& context) {
         context.action = [&context, args] {
             const cv::Mat image = load_image(args->image);
             auto engine = Engine::create(context.open_models());
-            const FaceAnalysis analysis = engine->analyze(image);
-            write_file_atomically(args->output, serialize_template(analysis.face_template));
-            nlohmann::json j = analysis_json(analysis);
+            const FaceContext face = engine->analyze(image);
+            write_file_atomically(args->output, serialize_template(face.face_template()));
+            nlohmann::json j = context_json(face);
             j["template"] = args->output.string();
-            j["template_model"] = analysis.face_template.model_id;
+            j["template_model"] = face.face_template().model_id;
             print(context, j, [&](std::ostream& out) {
-                out << "wrote " << args->output.string() << " (" << analysis.face_template.model_id << ", "
-                    << analysis.face_template.values.size() << " dimensions)\n";
+                out << "wrote " << args->output.string() << " (" << face.face_template().model_id << ", "
+                    << face.face_template().values.size() << " dimensions)\n";
             });
             return exit_ok;
         };

@@ -5,9 +5,8 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
-#include "faceproof/audit_trail.hpp"
 #include "faceproof/proofing.hpp"
-#include "proofing/proofing_json.hpp"
+#include "report/proofing_json.hpp"
 
 namespace faceproof::cli {
 namespace {
@@ -20,12 +19,12 @@ cv::Mat load_as(const std::filesystem::path& path, const std::string& role) {
     }
 }
 
-void print_side(std::ostream& out, const char* role, const FaceAnalysis& a, const QualityReport& quality) {
-    const auto& b = a.primary().box;
-    out << std::setw(10) << std::left << role << a.faces.size() << (a.faces.size() == 1 ? " face" : " faces")
+void print_side(std::ostream& out, const char* role, const FaceContext& a, const QualityReport& quality) {
+    const auto& b = a.face().box;
+    out << std::setw(10) << std::left << role << a.faces().size() << (a.faces().size() == 1 ? " face" : " faces")
         << ", box [" << std::fixed << std::setprecision(0) << b.x << ", " << b.y << ", " << b.width << ", "
-        << b.height << "], detection score " << std::setprecision(3) << a.primary().detection_score;
-    if (a.primary().rotation) out << ", found after rotating " << a.primary().rotation << "° clockwise";
+        << b.height << "], detection score " << std::setprecision(3) << a.face().detection_score;
+    if (a.face().rotation) out << ", found after rotating " << a.face().rotation << "° clockwise";
     out << "\n          quality (" << to_string(quality.profile) << "): " << (quality.pass ? "pass" : "FAIL");
     for (const auto& code : quality.feedback) out << ' ' << code;
     out << '\n';
@@ -82,12 +81,12 @@ void register_verify(CLI::App& app, Context& context) {
             // No decision without its audit entry, so the store is opened before deciding (and after
             // the cheap checks, so a mistyped option or image path makes no store); on a fresh machine
             // that entry starts the default store.
-            auto store = open_store(args->store, StoreOpening::create_if_missing);
+            // The audit needs no data key: the registry is opened without one.
+            auto registry = Registry::open(open_store(args->store, StoreOpening::create_if_missing), {}, calibration);
             auto verifier = IdentityVerifier::create(context.open_models(), calibration, liveness_calibration);
             ProofingResult r = verifier->check(reference, probes, {args->fmr, args->require_liveness});
-            r.match.reference.timings["decode"] = decode_ms;  // all images; verify_json adds the stages up
-            AuditTrail(*store).append(args->store.tenant, cli_actor(), "verify", "",
-                                      r.accepted ? "match" : "no_match", proofing_audit_details(r));
+            r.match.reference.timings()["decode"] = decode_ms;  // all images; verify_json adds the stages up
+            record_verification(*registry, cli_actor(), args->store.tenant, "", r);
             print(context, proofing_json(r), [&](std::ostream& out) {
                 out << (r.accepted ? "MATCH" : "NO MATCH") << ": similarity " << std::fixed << std::setprecision(4)
                     << r.match.similarity << (r.match.match ? " >= " : " < ") << "threshold " << r.match.threshold

@@ -11,7 +11,7 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "detect/rotation.hpp"
+#include "align/rotation.hpp"
 #include "faceproof/error.hpp"
 #include "inference/network.hpp"
 

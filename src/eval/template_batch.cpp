@@ -21,9 +21,9 @@ std::vector<BatchItem> compute_templates(std::shared_ptr<const ModelSet> models,
                 const cv::Mat image = load_image(images[i]);
                 item.timings["decode"] =
                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-                FaceAnalysis analysis = engine->analyze(image);
-                for (const auto& [stage, ms] : analysis.timings) item.timings[stage] = ms;
-                item.face_template = std::move(analysis.face_template);
+                const FaceContext face = engine->analyze(image);
+                for (const auto& [stage, ms] : face.timings()) item.timings[stage] = ms;
+                item.face_template = face.face_template();
             } catch (const Error& e) {
                 item.error = std::string(to_string(e.code()));
             } catch (const std::exception&) {  // e.g. cv::Exception: one bad image must not end the batch

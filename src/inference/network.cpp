@@ -1,6 +1,8 @@
 #include "inference/network.hpp"
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <cstdlib>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -94,8 +96,23 @@ std::unique_ptr<Network> open_network(const ModelSet& models, const std::string&
     return open_network(models, name, std::move(outputs), inference_backend());
 }
 
+namespace {
+std::mutex opened_mutex;
+std::map<std::string, std::uint64_t> opened;
+}  // namespace
+
+std::uint64_t networks_opened(const std::string& name) {
+    std::lock_guard lock(opened_mutex);
+    const auto it = opened.find(name);
+    return it == opened.end() ? 0 : it->second;
+}
+
 std::unique_ptr<Network> open_network(const ModelSet& models, const std::string& name, std::vector<std::string> outputs,
                                       InferenceBackend backend) {
+    {
+        std::lock_guard lock(opened_mutex);
+        ++opened[name];
+    }
     if (backend == InferenceBackend::opencv) return std::make_unique<OpenCvNetwork>(models, name, std::move(outputs));
     return std::make_unique<OnednnNetwork>(models, name, std::move(outputs));
 }

@@ -49,4 +49,8 @@ std::unique_ptr<Network> open_network(const ModelSet& models, const std::string&
 std::unique_ptr<Network> open_network(const ModelSet& models, const std::string& name, std::vector<std::string> outputs,
                                       InferenceBackend backend);
 
+// Networks open_network has opened in this process under name: a test checks that a worker loads
+// each network once.
+std::uint64_t networks_opened(const std::string& name);
+
 }  // namespace faceproof

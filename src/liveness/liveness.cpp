@@ -27,30 +27,39 @@ public:
     BurstChecker(const ModelSet& models, const LivenessCalibration& calibration)
         : model_(models), threshold_(calibration.threshold) {}
 
-    double passive_score(const cv::Mat& bgr, const Face& face) override { return model_.live_probability(bgr, face); }
+    double passive_score(const FaceContext& face) override { return model_.live_probability(face); }
 
-    LivenessReport assess_burst(const std::vector<cv::Mat>& frames, const std::vector<Face>& faces,
-                                const std::vector<Template>& templates) override {
-        return assess(frames, faces, templates, nullptr);
+    LivenessReport assess(const std::vector<FaceContext>& frames) override {
+        // The challenge needs every frame's eye state and yaw; without them it is not assessed.
+        std::vector<FrameAttributes> attributes;
+        for (const auto& frame : frames) {
+            const auto& pose = frame.head_pose();
+            const auto& eyes = frame.eye_state();
+            if (!pose.value || !eyes.value) break;
+            attributes.push_back({eyes.value->left_open, eyes.value->right_open, pose.value->yaw_deg});
+        }
+        return judge(frames, frames.size() > 1 && attributes.size() == frames.size() ? &attributes : nullptr);
     }
 
-    LivenessReport assess_burst(const std::vector<cv::Mat>& frames, const std::vector<Face>& faces,
-                                const std::vector<Template>& templates,
-                                const std::vector<FrameAttributes>& attributes) override {
+    LivenessReport assess(const std::vector<FaceContext>& frames,
+                          const std::vector<FrameAttributes>& attributes) override {
         if (attributes.size() != frames.size())
-            throw Error(ErrorCode::invalid_argument, "assess_burst: one FrameAttributes per frame needed");
-        return assess(frames, faces, templates, &attributes);
+            throw Error(ErrorCode::invalid_argument, "liveness: one FrameAttributes per frame needed");
+        return judge(frames, &attributes);
     }
 
 private:
-    LivenessReport assess(const std::vector<cv::Mat>& frames, const std::vector<Face>& faces,
-                          const std::vector<Template>& templates, const std::vector<FrameAttributes>* attributes) {
-        if (frames.empty()) throw Error(ErrorCode::invalid_argument, "assess_burst: no frames");
-        if (faces.size() != frames.size() || templates.size() != frames.size())
-            throw Error(ErrorCode::invalid_argument, "assess_burst: one face and one template per frame needed");
+    LivenessReport judge(const std::vector<FaceContext>& frames, const std::vector<FrameAttributes>* attributes) {
+        if (frames.empty()) throw Error(ErrorCode::invalid_argument, "liveness: no frames");
+        std::vector<Template> templates;
+        for (const auto& frame : frames) {
+            if (!frame.has_face() || !frame.has_template())
+                throw Error(ErrorCode::invalid_argument, "liveness: every frame needs a face and its template");
+            templates.push_back(frame.face_template());
+        }
         LivenessReport r;
         r.threshold = threshold_;
-        for (std::size_t i = 0; i < frames.size(); ++i) r.frame_scores.push_back(passive_score(frames[i], faces[i]));
+        for (const auto& frame : frames) r.frame_scores.push_back(passive_score(frame));
         // The median ignores a single lucky (or unlucky) frame of a burst.
         r.score = median_of(r.frame_scores);
         r.passive_live = r.score >= r.threshold;

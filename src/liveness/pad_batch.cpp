@@ -23,10 +23,10 @@ std::vector<PadScore> score_images(std::shared_ptr<const ModelSet> models, const
             PadScore& item = items[i];
             try {
                 const cv::Mat image = load_image(images[i]);
-                const std::vector<Face> faces = engine->detect(image);  // most prominent first
-                item.faces = static_cast<int>(faces.size());
-                if (faces.empty()) throw Error(ErrorCode::no_face, "no face found in the image");
-                item.probabilities = model.probabilities(image, faces.front());
+                const FaceContext face = engine->context(image);  // the most prominent face
+                item.faces = static_cast<int>(face.faces().size());
+                if (!face.has_face()) throw Error(ErrorCode::no_face, "no face found in the image");
+                item.probabilities = model.probabilities(face);
             } catch (const Error& e) {
                 item.error = std::string(to_string(e.code()));
             } catch (const std::exception&) {  // one bad image must not end the batch

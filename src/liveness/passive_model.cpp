@@ -6,7 +6,6 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "detect/rotation.hpp"
 #include "faceproof/error.hpp"
 #include "inference/network.hpp"
 
@@ -40,20 +39,20 @@ PassiveModel::PassiveModel(const ModelSet& models, const PassiveOptions& options
         throw Error(ErrorCode::invalid_argument, "liveness: live class must be 0, 1 or 2");
 }
 
-cv::Mat PassiveModel::crop(const cv::Mat& bgr, const Face& face) const {
-    if (bgr.empty() || bgr.type() != CV_8UC3)
+cv::Mat PassiveModel::crop(const FaceContext& face) const {
+    if (!face.has_face()) throw Error(ErrorCode::invalid_argument, "liveness: no face");
+    const cv::Mat& upright = face.upright();
+    if (upright.empty() || upright.type() != CV_8UC3)
         throw Error(ErrorCode::invalid_argument, "liveness: expected a non-empty 8-bit BGR image");
     // The model was trained on upright faces: work in the frame the detector found the face in.
-    const cv::Mat upright = rotate_clockwise(bgr, face.rotation);
-    const cv::Rect2f box = face.rotation ? box_to_rotated(face.box, bgr.size(), face.rotation) : face.box;
-    const cv::Rect rect = liveness_crop_rect(box, upright.size());
+    const cv::Rect rect = liveness_crop_rect(face.upright_face().box, upright.size());
     cv::Mat resized;
     cv::resize(upright(rect), resized, cv::Size(kLivenessInputSide, kLivenessInputSide), 0, 0, cv::INTER_LINEAR);
     return resized;
 }
 
-std::array<double, 3> PassiveModel::probabilities(const cv::Mat& bgr, const Face& face) {
-    const cv::Mat crop128 = crop(bgr, face);
+std::array<double, 3> PassiveModel::probabilities(const FaceContext& face) {
+    const cv::Mat crop128 = crop(face);
     constexpr int plane = kLivenessInputSide * kLivenessInputSide;
     input_ = net_->input_buffer({1, 3, kLivenessInputSide, kLivenessInputSide});
     float* base = input_.ptr<float>(0);
@@ -83,8 +82,6 @@ std::array<double, 3> PassiveModel::probabilities(const cv::Mat& bgr, const Face
     return p;
 }
 
-double PassiveModel::live_probability(const cv::Mat& bgr, const Face& face) {
-    return probabilities(bgr, face)[options_.live_class];
-}
+double PassiveModel::live_probability(const FaceContext& face) { return probabilities(face)[options_.live_class]; }
 
 }  // namespace faceproof

@@ -5,10 +5,11 @@
 //   ensures:  the box scaled by `scale` about its centre, the scale first reduced so the crop fits
 //             the image (as the reference alignLivenessImage does), then shifted to lie inside the
 //             image; rounded to whole pixels; always a non-empty rectangle inside the image.
-// PassiveModel::probabilities(bgr, face)
-//   requires: bgr 8-bit 3-channel; face from Engine::detect on bgr (box and rotation).
-//   ensures:  softmax of the 3 outputs for the crop (taken in the upright frame when face.rotation
-//             != 0), resized to 128x128, fed as planar 0-255 values in the configured channel order.
+// PassiveModel::probabilities(face)
+//   requires: face made by the Engine with a face (has_face()).
+//   ensures:  softmax of the 3 outputs for the crop of the face's box in its upright frame (the
+//             context's, turned once by the Engine), resized to 128x128, fed as planar 0-255 values
+//             in the configured channel order.
 // Thread safety: a PassiveModel is NOT reentrant (DNN network); one per thread.
 #pragma once
 
@@ -16,6 +17,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "faceproof/face_context.hpp"
 #include "faceproof/models.hpp"
 #include "faceproof/types.hpp"
 #include "inference/network.hpp"
@@ -35,11 +37,11 @@ struct PassiveOptions {
 class PassiveModel {
 public:
     explicit PassiveModel(const ModelSet& models, const PassiveOptions& options = {});
-    std::array<double, 3> probabilities(const cv::Mat& bgr, const Face& face);
+    std::array<double, 3> probabilities(const FaceContext& face);
     // probabilities(...)[options.live_class]
-    double live_probability(const cv::Mat& bgr, const Face& face);
+    double live_probability(const FaceContext& face);
     // The 128x128 BGR crop the network sees (for tests and debugging).
-    cv::Mat crop(const cv::Mat& bgr, const Face& face) const;
+    cv::Mat crop(const FaceContext& face) const;
     const PassiveOptions& options() const { return options_; }
 
 private:

@@ -20,7 +20,7 @@ const char* axis_name(HeadPoseAngle::Axis axis) {
 
 HeadPoseAngle::HeadPoseAngle(Axis axis) : Measure(axis_name(axis)), axis_(axis) {}
 
-MeasureResult HeadPoseAngle::assess(const QualityContext& context, const Thresholds& t) const {
+MeasureResult HeadPoseAngle::assess(const QualitySession& context, const Thresholds& t) const {
     const Attribute<HeadPose>& pose = context.head_pose();
     if (!pose.value) return failed_to_assess(pose.failure);
     double angle = 0, limit = 0;
@@ -32,7 +32,7 @@ MeasureResult HeadPoseAngle::assess(const QualityContext& context, const Thresho
     return judged(angle, "deg", scoring::angle(angle), std::abs(angle) <= limit, "LOOK_STRAIGHT");
 }
 
-MeasureResult EyesOpen::assess(const QualityContext& context, const Thresholds& t) const {
+MeasureResult EyesOpen::assess(const QualitySession& context, const Thresholds& t) const {
     const Attribute<EyeState>& eyes = context.eye_state();
     if (!eyes.value) return failed_to_assess(eyes.failure);
     const double open = std::max(eyes.value->left_open, eyes.value->right_open);

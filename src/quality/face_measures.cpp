@@ -11,13 +11,13 @@
 
 namespace faceproof {
 
-MeasureResult FacePresent::assess(const QualityContext& context, const Thresholds&) const {
+MeasureResult FacePresent::assess(const QualitySession& context, const Thresholds&) const {
     const double count = static_cast<double>(context.faces().size());
     const bool pass = count >= 1;
     return judged(count, "faces", pass ? 100 : 0, pass, "NO_FACE");
 }
 
-MeasureResult SingleFace::assess(const QualityContext& context, const Thresholds& t) const {
+MeasureResult SingleFace::assess(const QualitySession& context, const Thresholds& t) const {
     const Face* primary = context.primary();
     if (!primary) return failed_to_assess("no face");
     const double primary_area = primary->box.area();
@@ -27,7 +27,7 @@ MeasureResult SingleFace::assess(const QualityContext& context, const Thresholds
     return judged(count, "faces", 100.0 / count, count <= t.max_significant_faces, "MULTIPLE_FACES");
 }
 
-MeasureResult InterEyeDistance::assess(const QualityContext& context, const Thresholds& t) const {
+MeasureResult InterEyeDistance::assess(const QualitySession& context, const Thresholds& t) const {
     const Face* primary = context.primary();
     if (!primary) return failed_to_assess("no face");
     if (!primary->has_landmarks) return failed_to_assess("the face has no landmarks");
@@ -67,7 +67,7 @@ cv::Rect2f face_from_landmarks(const Face& face) {
 
 }  // namespace
 
-MeasureResult CropMargins::assess(const QualityContext& context, const Thresholds& t) const {
+MeasureResult CropMargins::assess(const QualitySession& context, const Thresholds& t) const {
     const Face* primary = context.primary();
     if (!primary) return failed_to_assess("no face");
     if (primary->box.width <= 0 || primary->box.height <= 0) return failed_to_assess("the face box is empty");

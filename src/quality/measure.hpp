@@ -14,7 +14,7 @@
 
 #include "faceproof/quality.hpp"
 #include "quality/profiles.hpp"
-#include "quality/quality_context.hpp"
+#include "quality/quality_session.hpp"
 
 namespace faceproof {
 
@@ -23,7 +23,7 @@ public:
     explicit Measure(std::string name) : name_(std::move(name)) {}
     virtual ~Measure() = default;
     const std::string& name() const { return name_; }
-    virtual MeasureResult assess(const QualityContext& context, const Thresholds& thresholds) const = 0;
+    virtual MeasureResult assess(const QualitySession& context, const Thresholds& thresholds) const = 0;
 
 protected:
     // A result that could not be assessed.

@@ -1,4 +1,4 @@
-// The quality measures. Each reads the QualityContext and one profile's Thresholds; natives,
+// The quality measures. Each reads the QualitySession and one profile's Thresholds; natives,
 // units, scores and feedback codes are documented at each class.
 #pragma once
 
@@ -13,7 +13,7 @@ namespace faceproof {
 class FacePresent final : public Measure {
 public:
     FacePresent() : Measure("face_present") {}
-    MeasureResult assess(const QualityContext& context, const Thresholds& thresholds) const override;
+    MeasureResult assess(const QualitySession& context, const Thresholds& thresholds) const override;
 };
 
 // single_face: number of significant faces (unit "faces"): the primary face plus every other face
@@ -24,7 +24,7 @@ public:
 class SingleFace final : public Measure {
 public:
     SingleFace() : Measure("single_face") {}
-    MeasureResult assess(const QualityContext& context, const Thresholds& thresholds) const override;
+    MeasureResult assess(const QualitySession& context, const Thresholds& thresholds) const override;
 };
 
 // inter_eye_distance: pixels between the two eye centres (landmarks5[0], [1]) in the image (unit
@@ -33,7 +33,7 @@ public:
 class InterEyeDistance final : public Measure {
 public:
     InterEyeDistance() : Measure("inter_eye_distance") {}
-    MeasureResult assess(const QualityContext& context, const Thresholds& thresholds) const override;
+    MeasureResult assess(const QualitySession& context, const Thresholds& thresholds) const override;
 };
 
 // crop_margins: the smallest free space between the face and the image border, as a share of the
@@ -46,7 +46,7 @@ public:
 class CropMargins final : public Measure {
 public:
     CropMargins() : Measure("crop_margins") {}
-    MeasureResult assess(const QualityContext& context, const Thresholds& thresholds) const override;
+    MeasureResult assess(const QualitySession& context, const Thresholds& thresholds) const override;
 };
 
 // --- attribute_measures.cpp ----------------------------------------------------------------------
@@ -58,7 +58,7 @@ class HeadPoseAngle final : public Measure {
 public:
     enum class Axis { yaw, pitch, roll };
     explicit HeadPoseAngle(Axis axis);
-    MeasureResult assess(const QualityContext& context, const Thresholds& thresholds) const override;
+    MeasureResult assess(const QualitySession& context, const Thresholds& thresholds) const override;
 
 private:
     Axis axis_;
@@ -70,7 +70,7 @@ private:
 class EyesOpen final : public Measure {
 public:
     EyesOpen() : Measure("eyes_open") {}
-    MeasureResult assess(const QualityContext& context, const Thresholds& thresholds) const override;
+    MeasureResult assess(const QualitySession& context, const Thresholds& thresholds) const override;
 };
 
 // --- photometric_measures.cpp --------------------------------------------------------------------
@@ -83,7 +83,7 @@ public:
 class Sharpness final : public Measure {
 public:
     Sharpness() : Measure("sharpness") {}
-    MeasureResult assess(const QualityContext& context, const Thresholds& thresholds) const override;
+    MeasureResult assess(const QualitySession& context, const Thresholds& thresholds) const override;
 };
 
 // under_exposure: the 90th percentile of face luminance (unit "grey levels"): how bright the lit
@@ -93,7 +93,7 @@ public:
 class UnderExposure final : public Measure {
 public:
     UnderExposure() : Measure("under_exposure") {}
-    MeasureResult assess(const QualityContext& context, const Thresholds& thresholds) const override;
+    MeasureResult assess(const QualitySession& context, const Thresholds& thresholds) const override;
 };
 
 // over_exposure: share of face pixels brighter than kBrightLevel (unit "ratio"). TOO_BRIGHT above
@@ -102,7 +102,7 @@ class OverExposure final : public Measure {
 public:
     static constexpr int kBrightLevel = 235;
     OverExposure() : Measure("over_exposure") {}
-    MeasureResult assess(const QualityContext& context, const Thresholds& thresholds) const override;
+    MeasureResult assess(const QualitySession& context, const Thresholds& thresholds) const override;
 };
 
 // dynamic_range: 95th minus 5th percentile of face luminance (unit "grey levels").
@@ -110,7 +110,7 @@ public:
 class DynamicRange final : public Measure {
 public:
     DynamicRange() : Measure("dynamic_range") {}
-    MeasureResult assess(const QualityContext& context, const Thresholds& thresholds) const override;
+    MeasureResult assess(const QualitySession& context, const Thresholds& thresholds) const override;
 };
 
 // illumination_uniformity: mean luminance of the darker half of the face (left or right of the
@@ -119,7 +119,7 @@ public:
 class IlluminationUniformity final : public Measure {
 public:
     IlluminationUniformity() : Measure("illumination_uniformity") {}
-    MeasureResult assess(const QualityContext& context, const Thresholds& thresholds) const override;
+    MeasureResult assess(const QualitySession& context, const Thresholds& thresholds) const override;
 };
 
 }  // namespace faceproof

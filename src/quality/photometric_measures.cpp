@@ -33,7 +33,7 @@ struct FaceHistogram {
     }
 };
 
-FaceHistogram face_histogram(const QualityContext& context) {
+FaceHistogram face_histogram(const QualitySession& context) {
     FaceHistogram h;
     const cv::Mat& grey = context.aligned_grey();
     const cv::Mat& mask = context.face_mask();
@@ -60,7 +60,7 @@ FaceHistogram face_histogram(const QualityContext& context) {
 //   as sharp (the Laplacian variance of rounding noise alone is ~1.7, as much as what such a blur
 //   leaves), with it the value falls monotonically with the blur.
 // Score rising from 0 at 0.03 to 100 at 0.25.
-MeasureResult Sharpness::assess(const QualityContext& context, const Thresholds& t) const {
+MeasureResult Sharpness::assess(const QualitySession& context, const Thresholds& t) const {
     if (!context.aligned_ok()) return failed_to_assess(context.alignment_failure());
     cv::Mat grey, fine, coarse, laplacian;
     context.aligned_grey().convertTo(grey, CV_32F);
@@ -74,20 +74,20 @@ MeasureResult Sharpness::assess(const QualityContext& context, const Thresholds&
     return judged(value, "ratio", scoring::rising(value, 0.03, 0.25), value >= t.min_sharpness, "BLURRY");
 }
 
-MeasureResult UnderExposure::assess(const QualityContext& context, const Thresholds& t) const {
+MeasureResult UnderExposure::assess(const QualitySession& context, const Thresholds& t) const {
     if (!context.aligned_ok()) return failed_to_assess(context.alignment_failure());
     const double highlights = face_histogram(context).percentile(0.90);
     return judged(highlights, "grey levels", scoring::rising(highlights, 40, 140),
                   highlights >= t.min_highlight_level, "TOO_DARK");
 }
 
-MeasureResult OverExposure::assess(const QualityContext& context, const Thresholds& t) const {
+MeasureResult OverExposure::assess(const QualitySession& context, const Thresholds& t) const {
     if (!context.aligned_ok()) return failed_to_assess(context.alignment_failure());
     const double share = face_histogram(context).share_above(kBrightLevel);
     return judged(share, "ratio", scoring::falling(share, 0, 0.5), share <= t.max_bright_share, "TOO_BRIGHT");
 }
 
-MeasureResult DynamicRange::assess(const QualityContext& context, const Thresholds& t) const {
+MeasureResult DynamicRange::assess(const QualitySession& context, const Thresholds& t) const {
     if (!context.aligned_ok()) return failed_to_assess(context.alignment_failure());
     const FaceHistogram h = face_histogram(context);
     const double spread = h.percentile(0.95) - h.percentile(0.05);
@@ -95,7 +95,7 @@ MeasureResult DynamicRange::assess(const QualityContext& context, const Threshol
                   "LOW_CONTRAST");
 }
 
-MeasureResult IlluminationUniformity::assess(const QualityContext& context, const Thresholds& t) const {
+MeasureResult IlluminationUniformity::assess(const QualitySession& context, const Thresholds& t) const {
     if (!context.aligned_ok()) return failed_to_assess(context.alignment_failure());
     const cv::Mat& grey = context.aligned_grey();
     const cv::Mat& mask = context.face_mask();

@@ -12,7 +12,6 @@
 
 #include "faceproof/audit_trail.hpp"
 #include "faceproof/error.hpp"
-#include "faceproof/image.hpp"
 #include "util/utf8.hpp"
 
 namespace faceproof {
@@ -30,16 +29,6 @@ std::string template_ad(const std::string& tenant, const std::string& reference)
 }
 std::string image_ad(const std::string& tenant, const std::string& reference) {
     return "faceproof/image|" + tenant + "|" + reference;
-}
-
-// One number per template for operators: the mean 0-100 score of the measures that could be
-// assessed (0 when none could).
-double overall_quality(const QualityReport& q) {
-    double sum = 0;
-    int n = 0;
-    for (const auto& m : q.measures)
-        if (m.assessed) sum += m.score, ++n;
-    return n ? sum / n : 0.0;
 }
 
 double rate_over(double per_comparison, std::size_t comparisons) {
@@ -355,7 +344,7 @@ private:
             for (const auto& c : captures) {
                 TemplateRecord t;
                 t.model_id = c.face_template->model_id;
-                t.quality_score = overall_quality(c.quality);
+                t.quality_score = mean_quality_score(c.quality);
                 t.key_id = key.id();
                 t.sealed = faceproof::seal(key, serialize_template(*c.face_template), template_ad(tenant, reference));
                 if (options_.retain_images && !c.encoded.empty())
@@ -669,24 +658,6 @@ void check_tenant(const std::string& tenant) {
     if (!ok)
         throw Error(ErrorCode::invalid_argument,
                     "tenant must be 1-64 characters of letters, digits, '-', '_' or '.'");
-}
-
-Capture analyse_capture(Engine& engine, QualityAssessor& quality, std::span<const std::uint8_t> image_bytes,
-                        QualityProfile profile, const ImageLimits& limits) {
-    Capture c;
-    const cv::Mat bgr = decode_image(image_bytes, limits);
-    std::vector<Face> faces;
-    try {
-        FaceAnalysis a = engine.analyze(bgr);
-        faces = a.faces;
-        c.face_template = std::move(a.face_template);
-    } catch (const Error& e) {
-        if (e.code() != ErrorCode::no_face) throw;
-    }
-    c.faces = faces.size();
-    c.quality = quality.assess(bgr, faces, profile);
-    c.encoded.assign(image_bytes.begin(), image_bytes.end());
-    return c;
 }
 
 std::unique_ptr<Registry> Registry::open(std::unique_ptr<Store> store, std::vector<DataKey> keys,

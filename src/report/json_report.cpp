@@ -33,9 +33,9 @@ nlohmann::json face_json(const Face& face, bool with_landmarks) {
     return j;
 }
 
-nlohmann::json analysis_json(const FaceAnalysis& a) {
-    nlohmann::json j = face_json(a.primary(), false);
-    j["faces"] = a.faces.size();
+nlohmann::json context_json(const FaceContext& face) {
+    nlohmann::json j = face_json(face.face(), false);
+    j["faces"] = face.faces().size();
     return j;
 }
 
@@ -47,15 +47,15 @@ nlohmann::json timings_json(const StageTimings& timings) {
 
 nlohmann::json verify_json(const VerifyResult& r) {
     StageTimings total;
-    for (const auto* t : {&r.reference.timings, &r.probe.timings})
+    for (const auto* t : {&r.reference.timings(), &r.probe.timings()})
         for (const auto& [stage, ms] : *t) total[stage] += ms;
     return {{"match", r.match},
             {"similarity", round_to(r.similarity, 6)},
             {"threshold", round_to(r.threshold, 6)},
             {"fmr", r.fmr},
-            {"template_model", r.probe.face_template.model_id},
-            {"reference", analysis_json(r.reference)},
-            {"probe", analysis_json(r.probe)},
+            {"template_model", r.probe.face_template().model_id},
+            {"reference", context_json(r.reference)},
+            {"probe", context_json(r.probe)},
             {"timing_ms", timings_json(total)}};
 }
 

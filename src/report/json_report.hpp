@@ -14,7 +14,7 @@ double round_to(double value, int digits);
 
 nlohmann::json face_json(const Face& face, bool with_landmarks);
 // {"faces", "box", "detection_score", "rotation"} of an analysed image.
-nlohmann::json analysis_json(const FaceAnalysis& analysis);
+nlohmann::json context_json(const FaceContext& face);
 nlohmann::json verify_json(const VerifyResult& result);
 nlohmann::json timings_json(const StageTimings& timings);
 // {"code": "...", "message": "..."}

@@ -8,10 +8,10 @@
 #include "faceproof/proofing.hpp"
 #include "faceproof/quality.hpp"
 #include "faceproof/registry.hpp"
-#include "liveness/liveness_json.hpp"
-#include "proofing/proofing_json.hpp"
-#include "quality/quality_json.hpp"
-#include "registry/registry_json.hpp"
+#include "report/liveness_json.hpp"
+#include "report/proofing_json.hpp"
+#include "report/quality_json.hpp"
+#include "report/registry_json.hpp"
 #include "report/json_report.hpp"
 #include "server/lockout.hpp"
 #include "util/data_dir.hpp"
@@ -23,11 +23,9 @@ namespace {
 // takes effect within this time on every node.
 constexpr auto kKeyCacheTtl = std::chrono::seconds(5);
 
-struct Pipeline {
-    std::unique_ptr<Engine> engine;
-    std::unique_ptr<QualityAssessor> quality;
-    std::unique_ptr<IdentityVerifier> verifier;
-};
+// A worker's one set of networks: the verifier, whose engine also serves detection, quality and
+// captures to enrol.
+using Pipeline = IdentityVerifier;
 
 // The data key: the configured one, else the default key file, created on first start so that
 // `faceproof serve` works out of the box on the embedded store.
@@ -155,7 +153,7 @@ struct ProofingService::Impl {
 
     Capture capture(Pipeline& p, const PendingImage& image, QualityProfile profile) {
         return naming(image.label,
-                      [&] { return analyse_capture(*p.engine, *p.quality, image.bytes, profile, config.image_limits); });
+                      [&] { return analyse_capture(p.engine(), p.quality(), image.bytes, profile, config.image_limits); });
     }
 
     void check_lockout(const ApiPrincipal& p, const std::string& subject) {
@@ -188,13 +186,8 @@ ProofingService::ProofingService(const ServerConfig& config) : impl_(std::make_u
     impl_->compaction_scheduled = !impl_->auth_store->erase_deleted();  // PostgreSQL
     int workers = config.workers > 0 ? config.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     std::vector<std::unique_ptr<Pipeline>> items;
-    for (int i = 0; i < workers; ++i) {
-        auto p = std::make_unique<Pipeline>();
-        p->engine = Engine::create(impl_->models);
-        p->quality = QualityAssessor::create(*impl_->models);
-        p->verifier = IdentityVerifier::create(impl_->models, Calibration::shipped(), LivenessCalibration::shipped());
-        items.push_back(std::move(p));
-    }
+    for (int i = 0; i < workers; ++i)
+        items.push_back(IdentityVerifier::create(impl_->models, Calibration::shipped(), LivenessCalibration::shipped()));
     impl_->pipelines = std::make_unique<Pool<Pipeline>>(std::move(items), config.queue >= 0 ? config.queue : 2 * workers);
     metrics_.set_queue(0, 0, workers);
 }
@@ -249,15 +242,14 @@ Reply ProofingService::verify(const ApiPrincipal& p, const RequestBody& body) {
         const cv::Mat reference_image = decode(reference.front(), impl_->config.image_limits);
         std::vector<cv::Mat> probe_images;
         for (const auto& probe : probes) probe_images.push_back(decode(probe, impl_->config.image_limits));
-        r = (*lease)->verifier->check(reference_image, probe_images, options);
+        r = (*lease)->check(reference_image, probe_images, options);
     }
     StageTimings stages;
-    add_timings(stages, r.match.reference.timings);
-    add_timings(stages, r.match.probe.timings);
+    add_timings(stages, r.match.reference.timings());
+    add_timings(stages, r.match.probe.timings());
     metrics_.observe_stages(stages);
     impl_->lockout->record(p.key_id, p.tenant, subject, r.probe.liveness.live);
-    impl_->registry->record(p.actor(), p.tenant, "verify", subject, r.accepted ? "match" : "no_match",
-                            proofing_audit_details(r));
+    record_verification(*impl_->registry, p.actor(), p.tenant, subject, r);
     return {200, proofing_json(r)};
 }
 
@@ -271,7 +263,7 @@ Reply ProofingService::detect(const ApiPrincipal&, const RequestBody& body) {
         auto lease = impl_->pipeline();
         const cv::Mat image = decode(images.front(), impl_->config.image_limits);
         size = image.size();
-        faces = (*lease)->engine->detect(image, &timings);
+        faces = (*lease)->engine().detect(image, &timings);
     }
     metrics_.observe_stages(timings);
     nlohmann::json list = nlohmann::json::array();
@@ -285,8 +277,7 @@ Reply ProofingService::quality(const ApiPrincipal&, const RequestBody& body) {
     impl_->check_budget(images);
     auto lease = impl_->pipeline();
     const cv::Mat image = decode(images.front(), impl_->config.image_limits);
-    const auto faces = (*lease)->engine->detect(image);
-    return {200, quality_json((*lease)->quality->assess(image, faces, profile))};
+    return {200, quality_json((*lease)->quality().assess((*lease)->engine().context(image), profile))};
 }
 
 Reply ProofingService::liveness(const ApiPrincipal& p, const RequestBody& body) {
@@ -300,7 +291,7 @@ Reply ProofingService::liveness(const ApiPrincipal& p, const RequestBody& body) 
         auto lease = impl_->pipeline();
         std::vector<cv::Mat> images;
         for (const auto& frame : frames) images.push_back(decode(frame, impl_->config.image_limits));
-        report = (*lease)->verifier->assess_probe(images).liveness;
+        report = (*lease)->assess_probe(images).liveness;
     }
     impl_->lockout->record(p.key_id, p.tenant, subject, report.live);
     impl_->registry->record(p.actor(), p.tenant, "liveness", subject, report.live ? "live" : "not_live",

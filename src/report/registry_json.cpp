@@ -1,4 +1,4 @@
-#include "registry/registry_json.hpp"
+#include "report/registry_json.hpp"
 
 #include "faceproof/error.hpp"
 #include "report/json_report.hpp"

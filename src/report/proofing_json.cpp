@@ -1,7 +1,7 @@
-#include "proofing/proofing_json.hpp"
+#include "report/proofing_json.hpp"
 
-#include "liveness/liveness_json.hpp"
-#include "quality/quality_json.hpp"
+#include "report/liveness_json.hpp"
+#include "report/quality_json.hpp"
 #include "report/json_report.hpp"
 
 namespace faceproof {
@@ -9,7 +9,7 @@ namespace faceproof {
 nlohmann::json probe_json(const ProbeAssessment& probe) {
     nlohmann::json frames = nlohmann::json::array();
     for (std::size_t i = 0; i < probe.frames.size(); ++i) {
-        nlohmann::json f = analysis_json(probe.frames[i]);
+        nlohmann::json f = context_json(probe.frames[i]);
         f["quality"] = quality_json(probe.quality[i]);
         frames.push_back(f);
     }
@@ -38,7 +38,7 @@ nlohmann::json proofing_audit_details(const ProofingResult& r) {
             {"similarity", round_to(r.match.similarity, 4)},
             {"threshold", r.match.threshold},
             {"fmr", r.match.fmr},
-            {"model_id", r.match.probe.face_template.model_id},
+            {"model_id", r.match.probe.face_template().model_id},
             {"liveness_score", round_to(r.probe.liveness.score, 4)},
             {"liveness_threshold", r.probe.liveness.threshold},
             {"probe_frames", r.probe.liveness.frame_scores.size()},

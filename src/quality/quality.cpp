@@ -22,14 +22,11 @@ namespace {
 
 class StandardQualityAssessor final : public QualityAssessor {
 public:
-    explicit StandardQualityAssessor(const ModelSet& models)
-        : pose_(HeadPoseEstimator::create(models)), eyes_(EyeStateClassifier::create(models)) {}
-
-    QualityReport assess(const cv::Mat& bgr, const std::vector<Face>& faces, QualityProfile profile) override {
-        if (bgr.empty() || bgr.type() != CV_8UC3)
+    QualityReport assess(const FaceContext& face, QualityProfile profile) const override {
+        if (face.image().empty() || face.image().type() != CV_8UC3)
             throw Error(ErrorCode::invalid_argument, "quality: expected a non-empty 8-bit BGR image");
         const ProfileSpec& spec = profile_spec(profile);
-        const QualityContext context(bgr, faces, *pose_, *eyes_);
+        const QualitySession context(face);
         QualityReport report;
         report.profile = profile;
         report.pass = true;
@@ -50,17 +47,12 @@ public:
             }
             report.measures.push_back(std::move(r));
         }
-        if (const auto& pose = context.head_pose(); pose.value) report.yaw_deg = pose.value->yaw_deg;
-        if (const auto& eyes = context.eye_state(); eyes.value) {
-            report.left_eye_open = eyes.value->left_open;
-            report.right_eye_open = eyes.value->right_open;
-        }
         return report;
     }
 
 private:
     // One measure's exception is its own failure to assess; the other measures still run.
-    static MeasureResult run(const Measure& measure, const QualityContext& context, const Thresholds& thresholds) {
+    static MeasureResult run(const Measure& measure, const QualitySession& context, const Thresholds& thresholds) {
         MeasureResult r;
         try {
             r = measure.assess(context, thresholds);
@@ -76,15 +68,18 @@ private:
         }
         return r;
     }
-
-    std::unique_ptr<HeadPoseEstimator> pose_;
-    std::unique_ptr<EyeStateClassifier> eyes_;
 };
 
 }  // namespace
 
-std::unique_ptr<QualityAssessor> QualityAssessor::create(const ModelSet& models) {
-    return std::make_unique<StandardQualityAssessor>(models);
+std::unique_ptr<QualityAssessor> QualityAssessor::create() { return std::make_unique<StandardQualityAssessor>(); }
+
+double mean_quality_score(const QualityReport& report) {
+    double sum = 0;
+    int n = 0;
+    for (const auto& m : report.measures)
+        if (m.assessed) sum += m.score, ++n;
+    return n ? sum / n : 0.0;
 }
 
 }  // namespace faceproof

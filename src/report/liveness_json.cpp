@@ -1,4 +1,4 @@
-#include "liveness/liveness_json.hpp"
+#include "report/liveness_json.hpp"
 
 #include <cmath>
 

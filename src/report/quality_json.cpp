@@ -1,4 +1,4 @@
-#include "quality/quality_json.hpp"
+#include "report/quality_json.hpp"
 
 #include <cmath>
 #include <string>

@@ -3,6 +3,7 @@
 
 #include "faceproof/error.hpp"
 #include "faceproof/proofing.hpp"
+#include "report/proofing_json.hpp"
 
 namespace faceproof {
 namespace {
@@ -17,17 +18,6 @@ auto naming(const std::string& role, F&& f) {
     }
 }
 
-double mean_score(const QualityReport& report) {
-    double sum = 0;
-    int n = 0;
-    for (const auto& m : report.measures)
-        if (m.assessed) {
-            sum += m.score;
-            ++n;
-        }
-    return n ? sum / n : 0;
-}
-
 void add_reason(std::vector<std::string>& reasons, const std::string& code) {
     if (std::find(reasons.begin(), reasons.end(), code) == reasons.end()) reasons.push_back(code);
 }
@@ -36,7 +26,7 @@ class PipelineIdentityVerifier final : public IdentityVerifier {
 public:
     PipelineIdentityVerifier(std::shared_ptr<const ModelSet> models, const Calibration& calibration,
                              const LivenessCalibration& liveness_calibration)
-        : engine_(Engine::create(models)), quality_(QualityAssessor::create(*models)),
+        : engine_(Engine::create(models)), quality_(QualityAssessor::create()),
           liveness_(LivenessChecker::create(*models, liveness_calibration)), calibration_(calibration) {
         if (calibration_.model_id() != engine_->template_model_id())
             throw Error(ErrorCode::calibration_invalid, "calibration is for template model '" +
@@ -44,29 +34,20 @@ public:
                                                             engine_->template_model_id() + "'");
     }
 
+    Engine& engine() override { return *engine_; }
+    const QualityAssessor& quality() const override { return *quality_; }
+
     ProbeAssessment assess_probe(const std::vector<cv::Mat>& frames) override {
         if (frames.empty()) throw Error(ErrorCode::invalid_argument, "no probe image");
         ProbeAssessment probe;
-        std::vector<Face> faces;
-        std::vector<Template> templates;
-        std::vector<FrameAttributes> attributes;
         for (std::size_t i = 0; i < frames.size(); ++i) {
             const std::string role = frames.size() == 1 ? "probe image" : "probe frame " + std::to_string(i + 1);
             probe.frames.push_back(naming(role, [&] { return engine_->analyze(frames[i]); }));
-            faces.push_back(probe.frames.back().primary());
-            templates.push_back(probe.frames.back().face_template);
-            probe.quality.push_back(quality_->assess(frames[i], probe.frames.back().faces, QualityProfile::selfie));
-            const QualityReport& q = probe.quality.back();
-            if (q.yaw_deg && q.left_eye_open && q.right_eye_open)
-                attributes.push_back({*q.left_eye_open, *q.right_eye_open, *q.yaw_deg});
+            probe.quality.push_back(quality_->assess(probe.frames.back(), QualityProfile::selfie));
         }
-        // Without every frame's eye state and yaw the challenge cannot be judged: the 3-argument
-        // form reports it as not assessed, and check() refuses such a burst (NO_CHALLENGE).
-        probe.liveness = frames.size() > 1 && attributes.size() == frames.size()
-                             ? liveness_->assess_burst(frames, faces, templates, attributes)
-                             : liveness_->assess_burst(frames, faces, templates);
+        probe.liveness = liveness_->assess(probe.frames);
         std::vector<double> quality(frames.size());
-        for (std::size_t i = 0; i < frames.size(); ++i) quality[i] = mean_score(probe.quality[i]);
+        for (std::size_t i = 0; i < frames.size(); ++i) quality[i] = mean_quality_score(probe.quality[i]);
         probe.best_frame = static_cast<int>(std::max_element(quality.begin(), quality.end()) - quality.begin());
         return probe;
     }
@@ -78,11 +59,11 @@ public:
         result.match.fmr = options.fmr;
         result.match.threshold = calibration_.threshold_for(options.fmr);
         result.match.reference = naming("reference image", [&] { return engine_->analyze(reference); });
-        result.reference_quality =
-            quality_->assess(reference, result.match.reference.faces, QualityProfile::document);
+        result.reference_quality = quality_->assess(result.match.reference, QualityProfile::document);
         result.probe = assess_probe(frames);
         result.match.probe = result.probe.frames[result.probe.best_frame];
-        result.match.similarity = similarity(result.match.reference.face_template, result.match.probe.face_template);
+        result.match.similarity =
+            similarity(result.match.reference.face_template(), result.match.probe.face_template());
         result.match.match = result.match.similarity >= result.match.threshold;
 
         const LivenessReport& liveness = result.probe.liveness;
@@ -111,6 +92,23 @@ std::unique_ptr<IdentityVerifier> IdentityVerifier::create(std::shared_ptr<const
                                                            const LivenessCalibration& liveness_calibration) {
     if (!models) throw Error(ErrorCode::invalid_argument, "IdentityVerifier::create: no models");
     return std::make_unique<PipelineIdentityVerifier>(std::move(models), calibration, liveness_calibration);
+}
+
+Capture analyse_capture(Engine& engine, const QualityAssessor& quality, std::span<const std::uint8_t> image_bytes,
+                        QualityProfile profile, const ImageLimits& limits) {
+    Capture c;
+    const FaceContext face = engine.context(decode_image(image_bytes, limits));
+    if (face.has_template()) c.face_template = face.face_template();
+    c.faces = face.faces().size();
+    c.quality = quality.assess(face, profile);
+    c.encoded.assign(image_bytes.begin(), image_bytes.end());
+    return c;
+}
+
+AuditEntry record_verification(Registry& registry, const std::string& actor, const std::string& tenant,
+                               const std::string& subject, const ProofingResult& result) {
+    return registry.record(actor, tenant, "verify", subject, result.accepted ? "match" : "no_match",
+                           proofing_audit_details(result));
 }
 
 }  // namespace faceproof

@@ -1,4 +1,4 @@
-#include "detect/rotation.hpp"
+#include "align/rotation.hpp"
 
 #include <algorithm>
 
