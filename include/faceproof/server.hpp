@@ -43,6 +43,9 @@ struct ServerConfig {
     // A JSON object with any of the keys above (same names; image limits as "max_image_bytes",
     // "max_image_pixels", "max_image_side"). Unknown keys are an error (typos must not pass).
     static ServerConfig from_file(const std::filesystem::path& file);
+    // The same from the file's text; origin names the source in error messages (from_file passes
+    // the path).
+    static ServerConfig from_json_text(const std::string& text, const std::string& origin);
 };
 
 class Server {

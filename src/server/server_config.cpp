@@ -20,16 +20,20 @@ void take(const nlohmann::json& j, const char* name, T& out) {
 }  // namespace
 
 ServerConfig ServerConfig::from_file(const std::filesystem::path& file) {
-    const auto j = nlohmann::json::parse(read_text_file(file, "server config"), nullptr, false);
+    return from_json_text(read_text_file(file, "server config"), file.string());
+}
+
+ServerConfig ServerConfig::from_json_text(const std::string& text, const std::string& origin) {
+    const auto j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object())
-        throw Error(ErrorCode::invalid_argument, file.string() + ": not a JSON object");
+        throw Error(ErrorCode::invalid_argument, origin + ": not a JSON object");
     static const char* kKeys[] = {"host", "port", "db", "key_file", "models_dir", "workers", "queue", "max_body_bytes",
                                   "max_image_bytes", "max_image_pixels", "max_image_side", "request_timeout_s",
                                   "rate_limit_per_minute", "lockout_failures", "lockout_window_s", "lockout_s",
                                   "retain_images", "sync_interval_s"};
     for (const auto& [key, _] : j.items())
         if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
-            throw Error(ErrorCode::invalid_argument, file.string() + ": unknown setting \"" + key + "\"");
+            throw Error(ErrorCode::invalid_argument, origin + ": unknown setting \"" + key + "\"");
     ServerConfig c;
     take(j, "host", c.host);
     take(j, "port", c.port);
