@@ -20,6 +20,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <webp/decode.h>
 
 #include "faceproof/error.hpp"
 #include "image/jpeg_decoder.hpp"
@@ -341,6 +342,19 @@ cv::Mat decode_image(Bytes bytes, const ImageLimits& limits) {
     // JPEG (nearly every photo) goes to libjpeg-turbo directly, which writes BGR itself
     // (jpeg_decoder.hpp); the rest, and JPEGs in colour spaces it does not convert, to OpenCV.
     cv::Mat image = info.format == ImageFormat::jpeg ? decode_jpeg_bgr(bytes) : cv::Mat();
+    // cv::imdecode picks its decoder by its own signature tests, in a fixed order. For JPEG, PNG and
+    // BMP the test is the same magic we probed, but OpenCV's WebP decoder claims only data whose
+    // first 32 bytes libwebp's WebPGetFeatures accepts; other RIFF/WEBP data went on to the next
+    // decoder that claims it, such as GDCM's DICOM reader ("DICM" at offset 128), which allocated
+    // 2.7 GB for a 271-byte input (found by fuzz/fuzz_image.cpp). So the WebP decoder must claim it.
+    if (info.format == ImageFormat::webp) {
+        constexpr std::size_t kOpenCvWebpSignature = 32;  // OpenCV's WEBP_HEADER_SIZE
+        WebPBitstreamFeatures features;
+        if (bytes.size() < kOpenCvWebpSignature ||
+            WebPGetFeatures(bytes.data(), kOpenCvWebpSignature, &features) != VP8_STATUS_OK) {
+            unreadable("webp image header is malformed");
+        }
+    }
     if (image.empty()) {
         try {
             const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8U,
