@@ -1,6 +1,8 @@
 // Tests of the server config file parser (ServerConfig::from_json_text and from_file). No models.
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <limits>
 #include <string>
 
 #include "faceproof/error.hpp"
@@ -75,3 +77,27 @@ TEST(ServerConfig, FromFileReadsTheFileAndNamesItInErrors) {
     expect_error_code(ErrorCode::io_error, [&] { (void)fp::ServerConfig::from_file(dir / "missing.json"); });
 }
 
+// Found by fuzz/fuzz_config.cpp: out-of-range numbers went through a plain cast (undefined for
+// floats, wrapped for integers) instead of being refused.
+TEST(ServerConfig, NumbersOutsideASettingsRangeAreRefused) {
+    for (const char* text : {R"({"port": 1e300})", R"({"max_body_bytes": -1.5})", R"({"max_body_bytes": -1})",
+                             R"({"port": 4294967297})", R"({"port": 80.5})", R"({"max_image_pixels": 1e19})",
+                             R"({"workers": true})"}) {
+        SCOPED_TRACE(text);
+        expect_error_code(ErrorCode::invalid_argument, [text] { (void)fp::ServerConfig::from_json_text(text, "t"); });
+    }
+    // The extremes of each type, and whole numbers written as floats, still pass.
+    EXPECT_EQ(fp::ServerConfig::from_json_text(R"({"max_body_bytes": 18446744073709551615})", "t").max_body_bytes,
+              std::numeric_limits<std::size_t>::max());
+    EXPECT_EQ(fp::ServerConfig::from_json_text(R"({"queue": -2147483648})", "t").queue, std::numeric_limits<int>::min());
+    EXPECT_EQ(fp::ServerConfig::from_json_text(R"({"port": 8080.0})", "t").port, 8080);
+}
+
+// Found by fuzz/fuzz_config.cpp: a path setting that is not a string threw nlohmann's type_error
+// instead of Error{invalid_argument}, so `faceproof serve --config` called it an internal error.
+TEST(ServerConfig, PathSettingsOfTheWrongTypeAreRefused) {
+    for (const char* text : {R"({"key_file": 1})", R"({"models_dir": ["a"]})", R"({"key_file": null})"}) {
+        SCOPED_TRACE(text);
+        expect_error_code(ErrorCode::invalid_argument, [text] { (void)fp::ServerConfig::from_json_text(text, "t"); });
+    }
+}
