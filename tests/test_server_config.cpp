@@ -77,7 +77,7 @@ TEST(ServerConfig, FromFileReadsTheFileAndNamesItInErrors) {
     expect_error_code(ErrorCode::io_error, [&] { (void)fp::ServerConfig::from_file(dir / "missing.json"); });
 }
 
-// Found by fuzz/fuzz_config.cpp: out-of-range numbers went through a plain cast (undefined for
+// Found with inputs written for fuzz/fuzz_config.cpp: out-of-range numbers went through a plain cast (undefined for
 // floats, wrapped for integers) instead of being refused.
 TEST(ServerConfig, NumbersOutsideASettingsRangeAreRefused) {
     for (const char* text : {R"({"port": 1e300})", R"({"max_body_bytes": -1.5})", R"({"max_body_bytes": -1})",
@@ -93,7 +93,7 @@ TEST(ServerConfig, NumbersOutsideASettingsRangeAreRefused) {
     EXPECT_EQ(fp::ServerConfig::from_json_text(R"({"port": 8080.0})", "t").port, 8080);
 }
 
-// Found by fuzz/fuzz_config.cpp: a path setting that is not a string threw nlohmann's type_error
+// Found with inputs written for fuzz/fuzz_config.cpp: a path setting that is not a string threw nlohmann's type_error
 // instead of Error{invalid_argument}, so `faceproof serve --config` called it an internal error.
 TEST(ServerConfig, PathSettingsOfTheWrongTypeAreRefused) {
     for (const char* text : {R"({"key_file": 1})", R"({"models_dir": ["a"]})", R"({"key_file": null})"}) {

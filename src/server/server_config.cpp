@@ -14,7 +14,7 @@ namespace {
 
 // Whether the JSON number v is a value of the integer type T. nlohmann's get<T> converts with a
 // plain cast: undefined for a float out of T's range (1e300, -1.5 for a size), silently wrapped for
-// an integer (-1 bytes, port 4294967297) (found by fuzz/fuzz_config.cpp).
+// an integer (-1 bytes, port 4294967297) (found with inputs written for fuzz/fuzz_config.cpp).
 template <class T>
 bool fits_integer(const nlohmann::json& v) {
     using limits = std::numeric_limits<T>;
