@@ -4,11 +4,11 @@
 # in turn, SECONDS each.
 #   TARGET: image | template | request_body | consent | config (fuzz_ prefix optional) | all
 # Under $FACEPROOF_ASAN_BUILD (default build-asan, the clang ASan+UBSan build of build_sanitized.sh):
-#   fuzz-corpus/<target>/    the seeds (rewritten each run) and every input the fuzzer found new
-#                            coverage with (kept, so the next run starts where this one ended)
-#   fuzz-findings/<target>/  the input of each finding: crash-*, leak-*, timeout-*, oom-*
-#                            (reproduce: build-asan/fuzz_<target> FILE)
-#   fuzz-logs/<target>.log   the fuzzer's output
+#   fuzz-corpus/fuzz_<target>/    the seeds (rewritten each run) and every input the fuzzer found new
+#                                 coverage with (kept, so the next run starts where this one ended)
+#   fuzz-findings/fuzz_<target>/  the input of each finding: crash-*, leak-*, timeout-*, oom-*
+#                                 (reproduce: build-asan/fuzz_<target> FILE)
+#   fuzz-logs/fuzz_<target>.log   the fuzzer's output
 # Prints executions and findings per target; exits 1 when any target had a finding, 2 on misuse.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +46,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 status=0
 summary=()
 for t in "${targets[@]}"; do
-    corpus="$corpus_root/$t" findings="$BUILD/fuzz-findings/$t" log="$BUILD/fuzz-logs/$t.log"
+    corpus="$corpus_root/fuzz_$t" findings="$BUILD/fuzz-findings/fuzz_$t" log="$BUILD/fuzz-logs/fuzz_$t.log"
     mkdir -p "$findings" "$(dirname "$log")"
     before=$(ls "$findings" | wc -l)
     args=(-max_total_time="$SECONDS_EACH" -max_len="${MAX_LEN[$t]}" -rss_limit_mb=2048 -timeout=10
