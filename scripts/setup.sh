@@ -24,6 +24,8 @@ APT_PACKAGES=(
   chromium                 # the web page's end-to-end test (headless, fake camera)
   wrk                      # scripts/load.sh (HTTP load, not a test)
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev # the ASan+UBSan build and the libFuzzer targets (test_sanitized.sh, fuzz.sh)
+  llvm                     # llvm-symbolizer: file:line in sanitizer reports
   nodejs npm               # `npm pack` fetches the models and the test images
 )
 

@@ -198,6 +198,7 @@ TEST(AuditBiometrics, RejectsTemplatesEmbeddingsAndImages) {
     };
     for (const auto& [name, details] : cases) {
         SCOPED_TRACE(name);
-        expect_error_code(fp::ErrorCode::invalid_argument, [&] { fp::check_no_biometrics(details); });
+        // Captured by name: clang before 16 cannot capture a structured binding.
+        expect_error_code(fp::ErrorCode::invalid_argument, [&details = details] { fp::check_no_biometrics(details); });
     }
 }

@@ -291,7 +291,8 @@ TEST(Calibration, MalformedIsCalibrationInvalid) {
     };
     for (const auto& [what, text] : cases) {
         SCOPED_TRACE(what);
-        expect_error_code(ErrorCode::calibration_invalid, [&] { fp::Calibration::from_json(text); });
+        // Captured by name: clang before 16 cannot capture a structured binding.
+        expect_error_code(ErrorCode::calibration_invalid, [&text = text] { fp::Calibration::from_json(text); });
     }
 }
 

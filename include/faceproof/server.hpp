@@ -74,6 +74,11 @@ struct ServerConfig {
     // The file must be a regular file of at most 64 KiB (input_limit::server_config): anything else
     // (missing, a FIFO, /dev/zero, too large) is Error{io_error}, refused without blocking or reading.
     static ServerConfig from_file(const std::filesystem::path& file);
+    // Error{invalid_argument} naming the first setting out of its range (Server::create checks too).
+    void check() const;
+    // The same from the file's text; origin names the source in error messages (from_file passes
+    // the path).
+    static ServerConfig from_json_text(const std::string& text, const std::string& origin);
 };
 
 class Server {

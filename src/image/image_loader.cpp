@@ -20,6 +20,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <webp/decode.h>
 
 #include "faceproof/error.hpp"
 #include "image/jpeg_decoder.hpp"
@@ -346,6 +347,20 @@ cv::Mat decode_image(Bytes bytes, const ImageLimits& limits) {
     // libjpeg, the scan count and memory bounded); the rest to OpenCV, whose work is bounded by
     // the pixel count. IGNORE_ORIENTATION: we apply the orientation we probed ourselves, so it
     // happens exactly once and identically for every format and OpenCV version.
+    //
+    // cv::imdecode picks its decoder by its own signature tests, in a fixed order. For PNG and BMP
+    // the test is the same magic we probed, but OpenCV's WebP decoder claims only data whose first
+    // 32 bytes libwebp's WebPGetFeatures accepts; other RIFF/WEBP data went on to the next decoder
+    // that claims it, such as GDCM's DICOM reader ("DICM" at offset 128), which allocated 2.7 GB
+    // for a 271-byte input (found by fuzz/fuzz_image.cpp). So the WebP decoder must claim it.
+    if (info.format == ImageFormat::webp) {
+        constexpr std::size_t kOpenCvWebpSignature = 32;  // OpenCV's WEBP_HEADER_SIZE
+        WebPBitstreamFeatures features;
+        if (bytes.size() < kOpenCvWebpSignature ||
+            WebPGetFeatures(bytes.data(), kOpenCvWebpSignature, &features) != VP8_STATUS_OK) {
+            unreadable("webp image header is malformed");
+        }
+    }
     cv::Mat image;
     if (info.format == ImageFormat::jpeg) {
         image = decode_jpeg_bgr(bytes, limits.max_pixels);

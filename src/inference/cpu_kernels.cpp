@@ -30,7 +30,15 @@ __attribute__((always_inline)) inline Lanes load_lanes(const float* p) {
 // input_slope (may be null): a PReLU applied to the input as it is read (the PReLU between
 // MobileFaceNet's expanding 1x1 convolution and this one, fused here to save a pass over the
 // largest tensors).
-__attribute__((target_clones("avx512f", "avx2", "default")))
+// clang (the sanitizer build, FACEPROOF_SANITIZE) refuses this kernel's clones: it checks the
+// vector ABI of calls to the always_inline helpers before inlining them, and a 64-byte vector passed
+// between an AVX clone and a default-target helper is an error there. It gets the baseline target.
+#if defined(__clang__)
+#define FACEPROOF_DEPTHWISE_TARGETS
+#else
+#define FACEPROOF_DEPTHWISE_TARGETS __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+FACEPROOF_DEPTHWISE_TARGETS
 void depthwise3x3_nhwc(const float* in, float* dst, const DepthwiseShape& s, const float* taps, const float* bias,
                        Activation activation, const float* slope, const float* input_slope) {
     // Local copies: as far as the compiler knows, the output stores could change `s`.

@@ -926,7 +926,9 @@ private:
         const float* in = static_cast<const float*>(src.get_data_handle());
         const std::int64_t pixels = n * h * w;
         for (const auto& [name, range] : results) {
-            const auto [from, length] = range;
+            // Plain variables, not a structured binding: the lambdas below capture length, which
+            // clang before 16 (the sanitizer build's clang 14) cannot do for a binding.
+            const std::int64_t from = range.first, length = range.second;
             const Dims dims = {n, length, h, w};
             Value& out = runtime_output(name, dims, memory::desc(dims, dt::f32, tag::acdb));
             float* dst = static_cast<float*>(out.mem.get_data_handle());

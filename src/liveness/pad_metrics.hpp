@@ -107,7 +107,8 @@ inline double threshold_at_apcer(const std::vector<Presentation>& presentations,
     double threshold = -std::numeric_limits<double>::infinity();
     for (const auto& [type, n] : counts) {
         auto s = scores[type];
-        const auto share = [n](std::size_t k) { return static_cast<double>(k) / static_cast<double>(n); };
+        // A copy of the binding: clang before 16 cannot capture a structured binding.
+        const auto share = [n = n](std::size_t k) { return static_cast<double>(k) / static_cast<double>(n); };
         // Most accepted attacks of this type with share <= target (exactly as the share is computed).
         auto allowed = static_cast<std::size_t>(std::floor(target * static_cast<double>(n)));
         if (allowed < n && share(allowed + 1) <= target) ++allowed;

@@ -300,6 +300,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Server> Server::create(const ServerConfig& config) { return std::make_unique<HttpServer>(config); }
+std::unique_ptr<Server> Server::create(const ServerConfig& config) {
+    config.check();
+    return std::make_unique<HttpServer>(config);
+}
 
 }  // namespace faceproof

@@ -56,6 +56,26 @@ std::span<const std::uint8_t> as_bytes(const std::string& s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
+// No request needs deep JSON, and nlohmann copies (and dumps) a value recursively: a body of 30,000
+// nested arrays, copied by json(), overflowed the stack and took the whole service down (an input
+// written for fuzz/fuzz_request_body.cpp). Refused, Error{invalid_argument}, when deeper than this.
+constexpr int kMaxJsonDepth = 64;
+
+nlohmann::json parse_json_limited(const std::string& text) {
+    bool too_deep = false;
+    auto result = nlohmann::json::parse(
+        text,
+        [&too_deep](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+            if ((event == nlohmann::json::parse_event_t::object_start ||
+                 event == nlohmann::json::parse_event_t::array_start) && depth >= kMaxJsonDepth)
+                too_deep = true;
+            return !too_deep;
+        },
+        /*allow_exceptions=*/false);
+    if (too_deep) throw Error(ErrorCode::invalid_argument, "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    return result;
+}
+
 }  // namespace
 
 RequestBody RequestBody::parse(const httplib::Request& request) {
@@ -65,7 +85,7 @@ RequestBody RequestBody::parse(const httplib::Request& request) {
     if (request.is_multipart_form_data()) return body;
     if (is_json_media_type(type)) {
         body.is_json_ = true;
-        body.json_ = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+        body.json_ = parse_json_limited(request.body);
         if (body.json_.is_discarded()) throw Error(ErrorCode::invalid_argument, "the request body is not valid JSON");
         if (!body.json_.is_object()) throw Error(ErrorCode::invalid_argument, "the JSON body must be an object");
         return body;
@@ -172,7 +192,7 @@ std::optional<nlohmann::json> RequestBody::json(const std::string& name) const {
     }
     const auto t = text(name);
     if (!t) return std::nullopt;
-    auto parsed = nlohmann::json::parse(*t, nullptr, /*allow_exceptions=*/false);
+    auto parsed = parse_json_limited(*t);
     if (parsed.is_discarded()) throw Error(ErrorCode::invalid_argument, "\"" + name + "\" is not valid JSON");
     return parsed;
 }
