@@ -1,5 +1,7 @@
-// The HTTP controller of `faceproof serve` (cpp-httplib): routes, authentication, the one place
-// where errors become JSON error responses, metrics per route, static files of the web page.
+// The HTTP controller of `faceproof serve` (cpp-httplib behind the connection guard): routes to the
+// proofing and registry services, authentication, the one place where errors become JSON error
+// responses, metrics per route, static files of the web page. It also builds the service: the
+// models, the registry with the data key, the workers, the lockout.
 #include <httplib.h>
 
 #include <atomic>
@@ -12,13 +14,21 @@
 #include "faceproof/server.hpp"
 #include "report/json_report.hpp"
 #include "server/connection_guard.hpp"
+#include "faceproof/crypto.hpp"
+#include "server/auth.hpp"
+#include "server/lockout.hpp"
 #include "server/proofing_service.hpp"
+#include "server/registry_service.hpp"
+#include "server/retry_later.hpp"
+#include "server/workers.hpp"
+#include "util/data_dir.hpp"
 #include "server/web_assets.hpp"
 
 namespace faceproof {
 namespace {
 
 using server::ProofingService;
+using server::RegistryService;
 using server::Reply;
 using server::RequestBody;
 
@@ -112,7 +122,17 @@ enum class Access { open, key };
 class HttpServer final : public Server {
 public:
     explicit HttpServer(const ServerConfig& config)
-        : config_(config), service_(config), http_(connection_limits(config), raw_error_response) {
+        : config_(config),
+          url_(Store::resolve_url(config.db)),
+          models_(ModelSet::open(resolve_model_dir(config.models_dir))),
+          registry_(open_registry(config, url_)),
+          auth_(Store::open(url_), config.rate_limit_per_minute),
+          lockout_(Store::open(url_), rule(config.lockout_failures, config.lockout_window_s, config.lockout_s),
+                   rule(config.key_lockout_failures, config.key_lockout_window_s, config.key_lockout_s)),
+          workers_(models_, config.workers, config.queue, metrics_),
+          proofing_(config_, workers_, *registry_, lockout_, metrics_),
+          registry_service_(config_, workers_, *registry_, metrics_, !Store::open(url_)->erase_deleted()),
+          http_(connection_limits(config), raw_error_response) {
         http_.set_payload_max_length(config.max_body_bytes);
         http_.set_keep_alive_max_count(100);
         install_routes();
@@ -142,6 +162,33 @@ public:
 private:
     using Handler = std::function<Reply(const httplib::Request&, const ApiPrincipal*)>;
 
+    static LockoutRule rule(int failures, int window_s, int lock_s) {
+        return {failures, std::int64_t{window_s} * 1000, std::int64_t{lock_s} * 1000};
+    }
+
+    // The data key: the configured one, else the default key file, created on first start so that
+    // `faceproof serve` works out of the box on the embedded store.
+    static std::vector<DataKey> load_keys(const ServerConfig& c) {
+        std::vector<DataKey> keys;
+        if (!DataKey::configured(c.key_file)) {
+            const auto file = DataKey::default_file();
+            if (file.empty()) return keys;  // no HOME: enrolment will say how to give a key
+            create_private_directories(file.parent_path());  // 0700: it holds the key (and the default store)
+            DataKey::generate_file(file);
+            std::cerr << "faceproof serve: created the data key " << file.string()
+                      << " (mode 0600); back it up, and keep it apart from the database where you can\n";
+        }
+        keys.push_back(DataKey::from_environment_or_file(c.key_file));
+        return keys;
+    }
+
+    static std::unique_ptr<Registry> open_registry(const ServerConfig& c, const std::string& url) {
+        RegistryOptions options;
+        options.retain_images = c.retain_images;
+        options.index.threads = 1;  // requests already run in parallel; one search, one core
+        return Registry::open(Store::open(url), load_keys(c), Calibration::shipped(), options);
+    }
+
     static server::ConnectionLimits connection_limits(const ServerConfig& c) {
         server::ConnectionLimits limits;
         limits.max_connections = c.max_connections;
@@ -161,7 +208,7 @@ private:
             const auto start = std::chrono::steady_clock::now();
             try {
                 std::optional<ApiPrincipal> principal;
-                if (access == Access::key) principal = service_.authenticate(req.get_header_value("Authorization"));
+                if (access == Access::key) principal = auth_.authenticate(req.get_header_value("Authorization"));
                 const Reply reply = handler(req, principal ? &*principal : nullptr);
                 send_json(res, reply.status, reply.body);
             } catch (const Error& e) {
@@ -171,7 +218,7 @@ private:
             } catch (const std::exception& e) {
                 send_error(res, Error(ErrorCode::internal, e.what()));
             }
-            service_.metrics().observe_request(
+            metrics_.observe_request(
                 label, method, res.status, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         };
         if (method == "GET") http_.Get(pattern, wrapped);
@@ -182,33 +229,33 @@ private:
     void install_routes() {
         auto body = [](const httplib::Request& req) { return RequestBody::parse(req); };
         route("POST", "/v1/verify", "/v1/verify", Access::key,
-              [&, body](const auto& req, const ApiPrincipal* p) { return service_.verify(*p, body(req)); });
+              [&, body](const auto& req, const ApiPrincipal* p) { return proofing_.verify(*p, body(req)); });
         route("POST", "/v1/detect", "/v1/detect", Access::key,
-              [&, body](const auto& req, const ApiPrincipal* p) { return service_.detect(*p, body(req)); });
+              [&, body](const auto& req, const ApiPrincipal* p) { return proofing_.detect(*p, body(req)); });
         route("POST", "/v1/quality", "/v1/quality", Access::key,
-              [&, body](const auto& req, const ApiPrincipal* p) { return service_.quality(*p, body(req)); });
+              [&, body](const auto& req, const ApiPrincipal* p) { return proofing_.quality(*p, body(req)); });
         route("POST", "/v1/liveness", "/v1/liveness", Access::key,
-              [&, body](const auto& req, const ApiPrincipal* p) { return service_.liveness(*p, body(req)); });
+              [&, body](const auto& req, const ApiPrincipal* p) { return proofing_.liveness(*p, body(req)); });
         route("POST", "/v1/subjects", "/v1/subjects", Access::key,
-              [&, body](const auto& req, const ApiPrincipal* p) { return service_.enrol(*p, body(req)); });
+              [&, body](const auto& req, const ApiPrincipal* p) { return registry_service_.enrol(*p, body(req)); });
         route("POST", R"(/v1/subjects/([^/]+)/templates)", "/v1/subjects/{ref}/templates", Access::key,
               [&, body](const auto& req, const ApiPrincipal* p) {
-                  return service_.add_templates(*p, req.matches[1].str(), body(req));
+                  return registry_service_.add_templates(*p, req.matches[1].str(), body(req));
               });
         route("GET", R"(/v1/subjects/([^/]+))", "/v1/subjects/{ref}", Access::key,
-              [&](const auto& req, const ApiPrincipal* p) { return service_.subject(*p, req.matches[1].str()); });
+              [&](const auto& req, const ApiPrincipal* p) { return registry_service_.subject(*p, req.matches[1].str()); });
         route("DELETE", R"(/v1/subjects/([^/]+))", "/v1/subjects/{ref}", Access::key,
-              [&](const auto& req, const ApiPrincipal* p) { return service_.remove(*p, req.matches[1].str()); });
+              [&](const auto& req, const ApiPrincipal* p) { return registry_service_.remove(*p, req.matches[1].str()); });
         route("POST", "/v1/search", "/v1/search", Access::key,
-              [&, body](const auto& req, const ApiPrincipal* p) { return service_.search(*p, body(req)); });
+              [&, body](const auto& req, const ApiPrincipal* p) { return registry_service_.search(*p, body(req)); });
         route("GET", "/v1/audit", "/v1/audit", Access::key, [&](const httplib::Request& req, const ApiPrincipal* p) {
-            return service_.audit(*p, integer_param(req, "after", 0), integer_param(req, "limit", 100));
+            return registry_service_.audit(*p, integer_param(req, "after", 0), integer_param(req, "limit", 100));
         });
         route("GET", "/healthz", "/healthz", Access::open, [](const auto&, const ApiPrincipal*) {
             return Reply{200, {{"status", "ok"}}};
         });
         route("GET", "/readyz", "/readyz", Access::open, [&](const auto&, const ApiPrincipal*) {
-            if (!service_.ready()) throw Error(ErrorCode::overloaded, "the database does not answer");
+            if (!auth_.ready()) throw Error(ErrorCode::overloaded, "the database does not answer");
             return Reply{200, {{"status", "ready"}}};
         });
         route("GET", "/v1/openapi.json", "/v1/openapi.json", Access::open, [](const auto&, const ApiPrincipal*) {
@@ -216,9 +263,9 @@ private:
         });
         http_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
             const server::ConnectionStats connections = http_.stats();
-            service_.metrics().set_connections(connections.open, connections.refused, connections.timed_out);
-            res.set_content(service_.metrics().render(), "text/plain; version=0.0.4");
-            service_.metrics().observe_request("/metrics", "GET", 200, 0);
+            metrics_.set_connections(connections.open, connections.refused, connections.timed_out);
+            res.set_content(metrics_.render(), "text/plain; version=0.0.4");
+            metrics_.observe_request("/metrics", "GET", 200, 0);
         });
         for (const auto& asset : server::web_assets()) {
             const std::string path = asset.path == "index.html" ? "/" : "/" + std::string(asset.path);
@@ -230,7 +277,7 @@ private:
                 res.set_header("Referrer-Policy", "no-referrer");
                 res.set_header("Permissions-Policy", "camera=(self)");
                 res.set_content(std::string(asset.content), content_type_for(std::string(asset.path)));
-                service_.metrics().observe_request("/{static}", "GET", 200, 0);
+                metrics_.observe_request("/{static}", "GET", 200, 0);
             });
         }
         // A request the connection layer refused (in-flight body budget) is answered before its
@@ -240,7 +287,7 @@ private:
             if (!refusal) return httplib::Server::HandlerResponse::Unhandled;
             send_error(res, *refusal);
             res.set_header("Connection", "close");
-            service_.metrics().observe_request("refused", req.method, res.status, 0);
+            metrics_.observe_request("refused", req.method, res.status, 0);
             return httplib::Server::HandlerResponse::Handled;
         });
         // Anything httplib answers by itself becomes the same JSON error shape.
@@ -250,7 +297,7 @@ private:
             const int status = res.status;
             send_error(res, error_for_status(status, req));
             res.status = status;
-            service_.metrics().observe_request("unmatched", req.method, status, 0);
+            metrics_.observe_request("unmatched", req.method, status, 0);
             return httplib::Server::HandlerResponse::Handled;
         }));
         http_.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
@@ -279,7 +326,7 @@ private:
         while (!stop_cv_.wait_for(lock, interval, [&] { return stopping_; })) {
             lock.unlock();
             try {
-                service_.maintain();
+                registry_service_.maintain();
             } catch (const std::exception& e) {
                 // A database hiccup must not stop the node; the next round retries.
                 std::cerr << "faceproof serve: change feed: " << e.what() << '\n';
@@ -288,8 +335,17 @@ private:
         }
     }
 
+    // Built in this order; the services use what comes before them.
     ServerConfig config_;
-    ProofingService service_;
+    std::string url_;
+    server::Metrics metrics_;
+    std::shared_ptr<const ModelSet> models_;
+    std::unique_ptr<Registry> registry_;
+    server::Authenticator auth_;
+    server::LivenessLockout lockout_;
+    server::Workers workers_;
+    ProofingService proofing_;
+    RegistryService registry_service_;
     server::GuardedHttpServer http_;
     int port_ = 0;
     std::atomic<bool> ready_{false};
