@@ -1,6 +1,7 @@
 // libFuzzer target: one raw HTTP request, through cpp-httplib's request line, header, body and
 // multipart parsing (Server::process_request, as the service's sockets feed it) into our body
-// reader (src/server/request_body.hpp) and its accessors. The response is discarded.
+// reader (src/server/request_body.hpp), its accessors and the request-image count and header checks
+// (src/server/request_images.hpp). The response is discarded.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +15,7 @@
 
 #include "faceproof/error.hpp"
 #include "server/request_body.hpp"
+#include "server/request_images.hpp"
 
 namespace {
 
@@ -65,7 +67,13 @@ public:
                 const auto body = faceproof::server::RequestBody::parse(request);
                 for (const char* name : {"image", "reference", "probe"})
                     expect_only_errors([&] { (void)body.images(name); });
-                expect_only_errors([&] { (void)body.required_images("image"); });
+                for (const char* name : {"image", "probe"})
+                    expect_only_errors([&] {
+                        // As the service takes them: counted, then checked from their headers.
+                        const auto pending = faceproof::server::field_images(body, name, 1, 8);
+                        faceproof::server::check_decoding_budget(pending, faceproof::ImageLimits{},
+                                                                 std::size_t{64} << 20);
+                    });
                 for (const char* name : {"subject", "profile", "consent"})
                     expect_only_errors([&] { (void)body.text(name); });
                 expect_only_errors([&] { (void)body.required_text("subject"); });
