@@ -1,4 +1,4 @@
-// libFuzzer target: serialized templates (include/faceproof/match.hpp). A template that parses
+// libFuzzer target: serialized templates (include/faceproof/template.hpp). A template that parses
 // must serialize back to the very same bytes and parse again to the same template: the format has
 // exactly one encoding per template, so any difference is a parser or writer bug.
 #include <cstddef>
@@ -9,7 +9,7 @@
 #include <span>
 
 #include "faceproof/error.hpp"
-#include "faceproof/match.hpp"
+#include "faceproof/template.hpp"
 
 namespace {
 

@@ -18,8 +18,9 @@
 #include <opencv2/imgproc.hpp>
 #include <sodium.h>
 
+#include "faceproof/crypto.hpp"
 #include "faceproof/image.hpp"
-#include "faceproof/match.hpp"
+#include "faceproof/template.hpp"
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
@@ -208,7 +209,7 @@ int main(int argc, char** argv) {
         std::cerr << "usage: fuzz_make_seeds OUT_DIR [FACE_API_DIR]\n";
         return 64;
     }
-    if (sodium_init() < 0) return 1;
+    faceproof::ensure_sodium();
     out_dir = argv[1];
     try {
         image_seeds(argc == 3 ? fs::path(argv[2]) : fs::path());

@@ -28,29 +28,20 @@ using fptest::expect_error_code;
 
 namespace {
 
-class AttributesTest : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() {
-        problem_ = fptest::engine_prerequisites_problem();
-        if (!problem_.empty()) return;
-        try {
-            engine_ = fp::Engine::create(fptest::shared_models());
-            pose_ = fp::HeadPoseEstimator::create(*fptest::shared_models());
-            eyes_ = fp::EyeStateClassifier::create(*fptest::shared_models());
-        } catch (const std::exception& e) {
-            problem_ = std::string("attribute set-up failed: ") + e.what();
-        }
+class AttributesTest : public fptest::ModelTest<AttributesTest> {
+public:
+    static void set_up_suite() {
+        engine_ = &fptest::shared_engine();
+        pose_ = fp::HeadPoseEstimator::create(*fptest::shared_models());
+        eyes_ = fp::EyeStateClassifier::create(*fptest::shared_models());
     }
     static void TearDownTestSuite() {
-        engine_.reset();
         pose_.reset();
         eyes_.reset();
         samples_.clear();
     }
-    void SetUp() override {
-        if (!problem_.empty()) GTEST_FAIL() << problem_;
-    }
 
+protected:
     // The primary face of image (fails the test when there is none).
     static fp::Face primary_face(const cv::Mat& image) {
         const auto faces = engine_->detect(image);
@@ -82,8 +73,7 @@ protected:
         return fptest::lfw_dev_dir() / name / file;
     }
 
-    static inline std::string problem_;
-    static inline std::unique_ptr<fp::Engine> engine_;
+    static inline fp::Engine* engine_ = nullptr;
     static inline std::unique_ptr<fp::HeadPoseEstimator> pose_;
     static inline std::unique_ptr<fp::EyeStateClassifier> eyes_;
     static inline std::map<int, std::pair<cv::Mat, std::vector<fp::Face>>> samples_;

@@ -19,7 +19,8 @@
 #include "faceproof/engine.hpp"
 #include "faceproof/error.hpp"
 #include "faceproof/image.hpp"
-#include "faceproof/match.hpp"
+#include "faceproof/calibration.hpp"
+#include "faceproof/template.hpp"
 #include "faceproof/models.hpp"
 #include "test_support.hpp"
 
@@ -262,39 +263,26 @@ TEST(CliModels, ListJsonOnAnEmptyDirectory) {
 
 // --- commands on real photos (models and test-data/face-api needed) --------------------------------
 
-class CliTest : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() {
-        problem_ = fptest::engine_prerequisites_problem();
-        if (!problem_.empty()) return;
-        try {
-            dir_ = std::make_unique<fptest::TempDir>("faceproof-cli-test");
-            engine_ = fp::Engine::create(fptest::shared_models());
-            model_id_ = engine_->template_model_id();
-            const cv::Mat photo = fptest::load_sample(6);
-            faces_ = engine_->detect(photo);
-            if (faces_.size() != 4) {
-                problem_ = "sample6.jpg should show 4 faces, found " + std::to_string(faces_.size());
-                return;
-            }
-            for (int i = 0; i < 4; ++i) {
-                const cv::Mat region = fptest::crop(photo, fptest::grow_box(faces_[i].box, 0.5, photo.size()));
-                fptest::save_image(face_path(i), region);
-                fptest::save_image(copy_path(i), fptest::degraded_copy(region));
-            }
-            fptest::save_image(blank_path(), fptest::gradient_image(400, 300, true));
-            calibration_ = fptest::write_flat_calibration(dir_->path(), model_id_, 0.3);
-        } catch (const std::exception& e) {
-            problem_ = std::string("CLI test set-up failed: ") + e.what();
+class CliTest : public fptest::ModelTest<CliTest> {
+public:
+    static void set_up_suite() {
+        dir_ = std::make_unique<fptest::TempDir>("faceproof-cli-test");
+        model_id_ = fptest::shared_engine().template_model_id();
+        const auto& group = fptest::group_photo();
+        faces_ = group.faces;
+        if (faces_.size() != 4)
+            throw std::runtime_error("sample6.jpg should show 4 faces, found " + std::to_string(faces_.size()));
+        for (int i = 0; i < 4; ++i) {
+            const cv::Mat region = fptest::crop(group.photo, fptest::grow_box(faces_[i].box, 0.5, group.photo.size()));
+            fptest::save_image(face_path(i), region);
+            fptest::save_image(copy_path(i), fptest::degraded_copy(region));
         }
+        fptest::save_image(blank_path(), fptest::gradient_image(400, 300, true));
+        calibration_ = fptest::write_flat_calibration(dir_->path(), model_id_, 0.3);
     }
-    static void TearDownTestSuite() {
-        engine_.reset();
-        dir_.reset();
-    }
-    void SetUp() override {
-        if (!problem_.empty()) GTEST_FAIL() << problem_;
-    }
+    static void TearDownTestSuite() { dir_.reset(); }
+
+protected:
 
     static fs::path face_path(int i) { return dir_->path() / ("face" + std::to_string(i) + ".jpg"); }
     static fs::path copy_path(int i) { return dir_->path() / ("face" + std::to_string(i) + "-copy.jpg"); }
@@ -306,9 +294,7 @@ protected:
         return run_cli(args);
     }
 
-    static inline std::string problem_;
     static inline std::unique_ptr<fptest::TempDir> dir_;
-    static inline std::unique_ptr<fp::Engine> engine_;
     static inline std::string model_id_;
     static inline std::vector<fp::Face> faces_;
     static inline fs::path calibration_;

@@ -17,13 +17,14 @@
 #include <nlohmann/json.hpp>
 
 #include "faceproof/crypto.hpp"
-#include "faceproof/eval.hpp"
+#include "eval/lfw_pairs.hpp"
 #include "faceproof/image.hpp"
 #include "faceproof/liveness.hpp"
-#include "faceproof/match.hpp"
+#include "faceproof/calibration.hpp"
+#include "faceproof/template.hpp"
 #include "faceproof/models.hpp"
 #include "faceproof/server.hpp"
-#include "liveness/pad_labels.hpp"
+#include "eval/pad_labels.hpp"
 #include "test_support.hpp"
 #include "util/input_file.hpp"
 #include "util/text_file.hpp"

@@ -16,14 +16,12 @@ using nlohmann::json;
 
 namespace {
 
-class CliRegistryTest : public testing::Test {
-protected:
+class CliRegistryTest : public fptest::ModelTest<CliRegistryTest> {
+public:
     // Single-face images of two different people that pass the selfie quality profile, and a
     // second capture of the first person.
-    static void SetUpTestSuite() {
-        problem_ = fptest::engine_prerequisites_problem();
-        if (!problem_.empty()) return;
-        auto engine = fp::Engine::create(fptest::shared_models());
+    static void set_up_suite() {
+        fp::Engine* engine = &fptest::shared_engine();
         auto quality = fp::QualityAssessor::create();
         std::vector<fp::Template> kept;
         for (int n = 1; n <= 6 && faces_.size() < 2; ++n) {
@@ -40,8 +38,11 @@ protected:
             }
         }
     }
+
+protected:
     void SetUp() override {
-        if (!problem_.empty()) FAIL() << problem_;
+        ModelTest::SetUp();
+        if (HasFatalFailure()) return;
         ASSERT_EQ(faces_.size(), 2u) << "expected two single-face crops passing the selfie profile";
         fptest::save_image(dir_ / "alice.jpg", faces_[0]);
         fptest::save_image(dir_ / "alice-again.jpg", fptest::jpeg_round_trip(faces_[0], 70));
@@ -73,7 +74,6 @@ protected:
     }
     std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
-    static inline std::string problem_;
     static inline std::vector<cv::Mat> faces_;
     fptest::TempDir dir_{"faceproof-cli-registry"};
 };

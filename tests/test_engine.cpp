@@ -18,9 +18,10 @@
 #include "align/rotation.hpp"
 #include "faceproof/engine.hpp"
 #include "faceproof/error.hpp"
-#include "faceproof/eval.hpp"
+#include "eval/lfw_pairs.hpp"
 #include "faceproof/image.hpp"
-#include "faceproof/match.hpp"
+#include "faceproof/calibration.hpp"
+#include "faceproof/template.hpp"
 #include "test_support.hpp"
 
 namespace fp = faceproof;
@@ -29,28 +30,11 @@ using fptest::expect_error_code;
 
 namespace {
 
-class EngineTest : public ::testing::Test {
+class EngineTest : public fptest::ModelTest<EngineTest> {
 protected:
-    static void SetUpTestSuite() {
-        problem_ = fptest::engine_prerequisites_problem();
-        if (!problem_.empty()) return;
-        try {
-            engine_ = fp::Engine::create(fptest::shared_models());
-            photo_ = fptest::load_sample(6);
-            faces_ = engine_->detect(photo_);
-            for (const auto& f : faces_) templates_.push_back(engine_->embed(photo_, f));
-        } catch (const std::exception& e) {
-            problem_ = std::string("engine set-up failed: ") + e.what();
-        }
-    }
-    static void TearDownTestSuite() {
-        engine_.reset();
-        photo_.release();
-        faces_.clear();
-        templates_.clear();
-    }
     void SetUp() override {
-        if (!problem_.empty()) GTEST_FAIL() << problem_;
+        ModelTest::SetUp();
+        if (HasFatalFailure()) return;
         ASSERT_EQ(faces_.size(), 4u) << "sample6.jpg shows four women side by side";
     }
 
@@ -65,8 +49,17 @@ protected:
         return {best, best_s};
     }
 
-    static inline std::string problem_;
-    static inline std::unique_ptr<fp::Engine> engine_;
+public:
+    static void set_up_suite() {
+        engine_ = &fptest::shared_engine();
+        const auto& group = fptest::group_photo();
+        photo_ = group.photo;
+        faces_ = group.faces;
+        templates_ = group.templates;
+    }
+
+protected:
+    static inline fp::Engine* engine_ = nullptr;
     static inline cv::Mat photo_;                     // sample6.jpg
     static inline std::vector<fp::Face> faces_;       // its faces, as detect() returns them
     static inline std::vector<fp::Template> templates_;  // templates_[i] of faces_[i]

@@ -1,6 +1,7 @@
 // Tests for the evaluation module: LFW pairs parsing, accuracy / FMR / TAR statistics, ROC plot.
 #include "faceproof/error.hpp"
-#include "faceproof/eval.hpp"
+#include "eval/lfw_pairs.hpp"
+#include "eval/roc.hpp"
 
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>

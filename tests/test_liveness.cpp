@@ -21,11 +21,11 @@
 #include "faceproof/error.hpp"
 #include "faceproof/liveness.hpp"
 #include "liveness/challenge.hpp"
-#include "liveness/det_plot.hpp"
+#include "eval/det_plot.hpp"
 #include "report/liveness_json.hpp"
-#include "liveness/pad_batch.hpp"
-#include "liveness/pad_labels.hpp"
-#include "liveness/pad_metrics.hpp"
+#include "eval/pad_batch.hpp"
+#include "eval/pad_labels.hpp"
+#include "eval/pad_metrics.hpp"
 #include "liveness/passive_model.hpp"
 #include "test_support.hpp"
 
@@ -289,41 +289,31 @@ TEST(BurstChallenge, Median) {
 
 // ---- the model on real photos -----------------------------------------------------------------
 
-class LivenessModelTest : public ::testing::Test {
+class LivenessModelTest : public fptest::ModelTest<LivenessModelTest> {
+public:
+    static void set_up_suite() {
+        models_ = fptest::shared_models();
+        engine_ = &fptest::shared_engine();
+        checker_ = fp::LivenessChecker::create(*models_, fp::LivenessCalibration::from_json(calibration_text(0.5)));
+        const auto& group = fptest::group_photo();
+        photo_ = group.photo;
+        faces_ = group.faces;
+        templates_ = group.templates;
+    }
+    static void TearDownTestSuite() { checker_.reset(); }
+
 protected:
-    static void SetUpTestSuite() {
-        problem_ = fptest::engine_prerequisites_problem();
-        if (!problem_.empty()) return;
-        try {
-            models_ = fptest::shared_models();
-            engine_ = fp::Engine::create(models_);
-            checker_ = fp::LivenessChecker::create(*models_, fp::LivenessCalibration::from_json(calibration_text(0.5)));
-            photo_ = fptest::load_sample(6);
-            faces_ = engine_->detect(photo_);
-            for (const auto& f : faces_) templates_.push_back(engine_->embed(photo_, f));
-        } catch (const std::exception& e) {
-            problem_ = std::string("liveness set-up failed: ") + e.what();
-        }
-    }
-    static void TearDownTestSuite() {
-        checker_.reset();
-        engine_.reset();
-        models_.reset();
-        photo_.release();
-        faces_.clear();
-        templates_.clear();
-    }
     void SetUp() override {
-        if (!problem_.empty()) GTEST_FAIL() << problem_;
+        ModelTest::SetUp();
+        if (HasFatalFailure()) return;
         ASSERT_EQ(faces_.size(), 4u) << "sample6.jpg shows four different women side by side";
     }
 
     // The context of a given face of image (its landmarks give the crop and the template).
     static fp::FaceContext context_of(const cv::Mat& image, const fp::Face& face) { return engine_->context(image, {face}); }
 
-    static inline std::string problem_;
     static inline std::shared_ptr<const fp::ModelSet> models_;
-    static inline std::unique_ptr<fp::Engine> engine_;
+    static inline fp::Engine* engine_ = nullptr;
     static inline std::unique_ptr<fp::LivenessChecker> checker_;
     static inline cv::Mat photo_;
     static inline std::vector<fp::Face> faces_;

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "faceproof/error.hpp"
-#include "faceproof/match.hpp"
+#include "faceproof/calibration.hpp"
+#include "faceproof/template.hpp"
+#include "faceproof/crypto.hpp"
 #include "faceproof/models.hpp"
 #include "test_support.hpp"
 
@@ -37,7 +39,7 @@ fp::Template random_template(std::uint32_t seed, std::size_t dimension = 512, co
     return t;
 }
 
-// Offset of the fields in a serialized template (see the format in match.hpp).
+// Offset of the fields in a serialized template (see the format in template.hpp).
 std::size_t header_size(const fp::Template& t) { return 4 + 2 + 2 + t.model_id.size() + 32 + 4; }
 
 // Recomputes the trailing 8-byte checksum after a deliberate edit, so that only the edited field

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "faceproof/error.hpp"
+#include "faceproof/crypto.hpp"
 #include "faceproof/models.hpp"
 
 namespace fs = std::filesystem;

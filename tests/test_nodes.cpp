@@ -51,9 +51,7 @@ TEST(TwoNodes, SharePostgresAndFollowEachOther) {
         key = fp::create_api_key(*store, "acme", fp::ApiRole::operator_role).key;
     }
     // Two people's faces from a face-api photo, each with a second capture.
-    auto engine = fp::Engine::create(fptest::shared_models());
-    const cv::Mat photo = fptest::load_sample(6);
-    const auto faces = engine->detect(photo);
+    const auto& [photo, faces, templates] = fptest::group_photo();
     ASSERT_GE(faces.size(), 2u);
     std::vector<std::string> crops, seconds;
     for (int i = 0; i < 2; ++i) {

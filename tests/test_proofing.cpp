@@ -16,28 +16,22 @@ using nlohmann::json;
 
 namespace {
 
-class ProofingTest : public testing::Test {
-protected:
-    static void SetUpTestSuite() {
-        problem_ = fptest::engine_prerequisites_problem();
-        if (!problem_.empty()) return;
+class ProofingTest : public fptest::ModelTest<ProofingTest> {
+public:
+    static void set_up_suite() {
         verifier_ = fp::IdentityVerifier::create(fptest::shared_models(), fp::Calibration::shipped(),
                                                  fp::LivenessCalibration::shipped());
-        const cv::Mat photo = fptest::load_sample(6);
-        auto engine = fp::Engine::create(fptest::shared_models());
-        const auto faces = engine->detect(photo);
-        ASSERT_GE(faces.size(), 2u);
-        for (int i = 0; i < 2; ++i) crops_.push_back(fptest::crop(photo, fptest::grow_box(faces[i].box, 0.8, photo.size())));
+        const auto& group = fptest::group_photo();
+        if (group.faces.size() < 2) throw std::runtime_error("sample6.jpg should show four faces");
+        for (int i = 0; i < 2; ++i)
+            crops_.push_back(fptest::crop(group.photo, fptest::grow_box(group.faces[i].box, 0.8, group.photo.size())));
     }
     static void TearDownTestSuite() {
         verifier_.reset();
         crops_.clear();
     }
-    void SetUp() override {
-        if (!problem_.empty()) FAIL() << problem_;
-    }
 
-    static inline std::string problem_;
+protected:
     static inline std::unique_ptr<fp::IdentityVerifier> verifier_;
     static inline std::vector<cv::Mat> crops_;
 };

@@ -51,35 +51,30 @@ std::string describe(const fp::QualityReport& r) {
     return s;
 }
 
-class QualityTest : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() {
-        problem_ = fptest::engine_prerequisites_problem();
-        if (!problem_.empty()) return;
-        try {
-            engine_ = fp::Engine::create(fptest::shared_models());
-            assessor_ = fp::QualityAssessor::create();
-            group_ = fptest::load_sample(6);
-            group_faces_ = engine_->detect(group_);
-            // The portrait the constructed cases start from: one woman of sample6.jpg (open eyes,
-            // near-frontal), with room around the face.
-            if (group_faces_.size() == 4) {
-                const fp::Face& f = group_faces_[kPortraitFace];
-                portrait_ = fptest::crop(group_, portrait_rect(f));
-                portrait_faces_ = engine_->detect(portrait_);
-            }
-        } catch (const std::exception& e) {
-            problem_ = std::string("quality set-up failed: ") + e.what();
+class QualityTest : public fptest::ModelTest<QualityTest> {
+public:
+    static void set_up_suite() {
+        engine_ = &fptest::shared_engine();
+        assessor_ = fp::QualityAssessor::create();
+        group_ = fptest::group_photo().photo;
+        group_faces_ = fptest::group_photo().faces;
+        // The portrait the constructed cases start from: one woman of sample6.jpg (open eyes,
+        // near-frontal), with room around the face.
+        if (group_faces_.size() == 4) {
+            const fp::Face& f = group_faces_[kPortraitFace];
+            portrait_ = fptest::crop(group_, portrait_rect(f));
+            portrait_faces_ = engine_->detect(portrait_);
         }
     }
     static void TearDownTestSuite() {
-        engine_.reset();
         assessor_.reset();
-        group_.release();
         portrait_.release();
     }
+
+protected:
     void SetUp() override {
-        if (!problem_.empty()) GTEST_FAIL() << problem_;
+        ModelTest::SetUp();
+        if (HasFatalFailure()) return;
         ASSERT_EQ(group_faces_.size(), 4u) << "sample6.jpg shows four women side by side";
         ASSERT_EQ(portrait_faces_.size(), 1u) << "the portrait crop should hold exactly one face";
     }
@@ -104,8 +99,7 @@ protected:
     }
 
     static constexpr int kPortraitFace = 0;
-    static inline std::string problem_;
-    static inline std::unique_ptr<fp::Engine> engine_;
+    static inline fp::Engine* engine_ = nullptr;
     static inline std::unique_ptr<fp::QualityAssessor> assessor_;
     static inline cv::Mat group_;                      // sample6.jpg
     static inline std::vector<fp::Face> group_faces_;  // its four faces

@@ -279,9 +279,7 @@ TEST_F(RegistryRaces, KilledEnrollerLeavesNoUnauditedSubjectPostgres) {
 
 // Two crops of one real face (the second degraded), JPEG-encoded.
 std::pair<std::string, std::string> one_face() {
-    auto engine = fp::Engine::create(fptest::shared_models());
-    const cv::Mat photo = fptest::load_sample(6);
-    const auto faces = engine->detect(photo);
+    const auto& [photo, faces, templates] = fptest::group_photo();
     const cv::Mat crop = fptest::crop(photo, fptest::grow_box(faces.at(0).box, 0.6, photo.size()));
     std::vector<std::uint8_t> a, b;
     cv::imencode(".jpg", crop, a);

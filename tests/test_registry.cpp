@@ -39,12 +39,10 @@ struct Person {
     cv::Mat crop, second;
 };
 
-class RegistryTest : public testing::Test {
-protected:
-    static void SetUpTestSuite() {
-        problem_ = fptest::engine_prerequisites_problem();
-        if (!problem_.empty()) return;
-        engine_ = fp::Engine::create(fptest::shared_models());
+class RegistryTest : public fptest::ModelTest<RegistryTest> {
+public:
+    static void set_up_suite() {
+        engine_ = &fptest::shared_engine();
         quality_ = fp::QualityAssessor::create();
         std::vector<fp::Template> templates;
         for (int n = 1; n <= 6; ++n) {
@@ -68,12 +66,14 @@ protected:
         }
     }
     static void TearDownTestSuite() {
-        engine_.reset();
         quality_.reset();
         people_.clear();
     }
+
+protected:
     void SetUp() override {
-        if (!problem_.empty()) FAIL() << problem_;
+        ModelTest::SetUp();
+        if (HasFatalFailure()) return;
         ASSERT_GE(people_.size(), 8u) << "expected at least 8 usable faces in the face-api photos";
         fp::DataKey::generate_file(dir_ / "key");
         fp::DataKey::generate_file(dir_ / "key2");
@@ -97,8 +97,7 @@ protected:
         return p;
     }
 
-    static inline std::string problem_;
-    static inline std::unique_ptr<fp::Engine> engine_;
+    static inline fp::Engine* engine_ = nullptr;
     static inline std::unique_ptr<fp::QualityAssessor> quality_;
     static inline std::vector<Person> people_;
     fptest::TempDir dir_{"faceproof-registry"};

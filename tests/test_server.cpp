@@ -118,11 +118,9 @@ std::string base64(const std::string& bytes) {
 
 using fptest::RunningServer;
 
-class ServerTest : public testing::Test {
-protected:
-    static void SetUpTestSuite() {
-        problem_ = fptest::engine_prerequisites_problem();
-        if (!problem_.empty()) return;
+class ServerTest : public fptest::ModelTest<ServerTest> {
+public:
+    static void set_up_suite() {
         fp::ServerConfig config;
         config.workers = 2;
         config.max_body_bytes = 8u << 20;
@@ -130,9 +128,7 @@ protected:
         operator_key_ = server_->key("acme", fp::ApiRole::operator_role);
         admin_key_ = server_->key("acme", fp::ApiRole::admin);
         other_key_ = server_->key("beta", fp::ApiRole::operator_role);
-        auto engine = fp::Engine::create(fptest::shared_models());
-        const cv::Mat photo = fptest::load_sample(6);
-        const auto faces = engine->detect(photo);
+        const auto& [photo, faces, templates] = fptest::group_photo();
         for (int i = 0; i < 2; ++i) {
             const cv::Mat crop = fptest::crop(photo, fptest::grow_box(faces[i].box, 0.6, photo.size()));
             faces_.push_back(jpeg(crop));
@@ -148,9 +144,8 @@ protected:
         server_ = nullptr;
         openapi_ = nullptr;
     }
-    void SetUp() override {
-        if (!problem_.empty()) FAIL() << problem_;
-    }
+
+protected:
 
     static httplib::Headers auth(const std::string& key) { return {{"Authorization", "Bearer " + key}}; }
 
@@ -190,7 +185,7 @@ protected:
                R"("given_at":"2026-01-01T00:00:00Z","expires_at":"2099-01-01T00:00:00Z"})";
     }
 
-    static inline std::string problem_, operator_key_, admin_key_, other_key_;
+    static inline std::string operator_key_, admin_key_, other_key_;
     static inline RunningServer* server_ = nullptr;
     static inline OpenApi* openapi_ = nullptr;
     static inline std::vector<std::string> faces_, seconds_;

@@ -125,9 +125,7 @@ protected:
     }
     // Two different people's faces (crops of a face-api photo), and a second capture of the first.
     static void faces(std::string& first, std::string& first_again, std::string& other) {
-        auto engine = fp::Engine::create(fptest::shared_models());
-        const cv::Mat photo = fptest::load_sample(6);
-        const auto found = engine->detect(photo);
+        const auto& [photo, found, templates] = fptest::group_photo();
         ASSERT_GE(found.size(), 2u);
         const cv::Mat a = fptest::crop(photo, fptest::grow_box(found[0].box, 0.6, photo.size()));
         const cv::Mat b = fptest::crop(photo, fptest::grow_box(found[1].box, 0.6, photo.size()));

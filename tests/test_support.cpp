@@ -118,6 +118,25 @@ std::string engine_prerequisites_problem() {
     return problem;
 }
 
+faceproof::Engine& shared_engine() {
+    static std::mutex mutex;
+    static std::unique_ptr<faceproof::Engine> engine;
+    std::lock_guard lock(mutex);
+    if (!engine) engine = faceproof::Engine::create(shared_models());
+    return *engine;
+}
+
+const GroupPhoto& group_photo() {
+    static const GroupPhoto group = [] {
+        GroupPhoto g;
+        g.photo = load_sample(6);
+        g.faces = shared_engine().detect(g.photo);
+        for (const auto& face : g.faces) g.templates.push_back(shared_engine().embed(g.photo, face));
+        return g;
+    }();
+    return group;
+}
+
 fs::path lfw_dev_dir() { return source_dir() / ".." / "shared" / "data" / "lfw-dev"; }
 
 TempDir::TempDir(const std::string& prefix) {

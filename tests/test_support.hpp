@@ -11,11 +11,12 @@
 #include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 
 #include "faceproof/engine.hpp"
 #include "faceproof/error.hpp"
-#include "faceproof/match.hpp"
+#include "faceproof/template.hpp"
 #include "faceproof/models.hpp"
 
 namespace fptest {
@@ -46,6 +47,45 @@ cv::Mat load_sample(int n);
 
 // Everything an engine fixture needs, checked once: empty when models and photos are there.
 std::string engine_prerequisites_problem();
+
+// --- the model fixture ---------------------------------------------------------------------------
+
+// One Engine over shared_models() for the whole test binary (its networks opened once).
+// Thread safety: like any Engine, used from one thread at a time (a test's own thread).
+faceproof::Engine& shared_engine();
+
+// sample6.jpg (four women side by side), its faces as detect() returns them and their templates,
+// computed once per test binary with shared_engine().
+struct GroupPhoto {
+    cv::Mat photo;
+    std::vector<faceproof::Face> faces;
+    std::vector<faceproof::Template> templates;
+};
+const GroupPhoto& group_photo();
+
+// Base of every suite that needs the models and photos: checks them once per suite, then runs the
+// suite's own static set_up_suite() (when it declares one). When anything is missing or the set-up
+// throws, every test of the suite FAILS with the reason — never skips — so a machine without the
+// models cannot pass by skipping. A suite that overrides SetUp() calls ModelTest::SetUp() first.
+template <class Suite>
+class ModelTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        problem_ = engine_prerequisites_problem();
+        if (!problem_.empty()) return;
+        try {
+            Suite::set_up_suite();
+        } catch (const std::exception& e) {
+            problem_ = std::string("suite set-up failed: ") + e.what();
+        }
+    }
+    void SetUp() override {
+        if (!problem_.empty()) GTEST_FAIL() << problem_;
+    }
+    static void set_up_suite() {}
+
+    static inline std::string problem_;
+};
 
 // --- LFW (../shared/data/lfw-dev) ----------------------------------------------------------------
 

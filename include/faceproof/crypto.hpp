@@ -1,15 +1,7 @@
-// faceproof — the data key and authenticated encryption of biometric data at rest.
+// faceproof — the project's cryptography in one place: authenticated encryption of biometric data
+// at rest (seal/open with a DataKey), SHA-256, and libsodium's one-time set-up.
 //
 // Templates are biometric data: they are stored only as seal() output, never in the clear.
-//
-// Key file: exactly 32 raw bytes, or 64 hex characters optionally followed by one '\n'. It must be
-// a regular file with no group or other permission bits ((st_mode & 077) == 0, i.e. `chmod 600`);
-// anything else is refused with Error{key_invalid} naming the file. `faceproof keys generate FILE`
-// (DataKey::generate_file) makes one.
-//
-// Key id: the first 8 bytes (16 hex chars) of keyed BLAKE2b-256 with the key as BLAKE2b key and
-// the message "faceproof-key-id". It identifies the key that sealed a ciphertext without revealing
-// anything usable about the key.
 //
 // Sealed format (version 1):
 //   u8 version=1 | 8-byte key id (raw) | 24-byte random nonce | XChaCha20-Poly1305 ciphertext+tag
@@ -17,22 +9,25 @@
 // too. associated_data binds a ciphertext to its row (e.g. "tenant/subject/template id"): opening
 // it with other associated data fails, so ciphertexts cannot be swapped between rows.
 //
-// Thread safety: a DataKey is immutable after construction and may be shared by any number of
-// threads (const access only); seal and open are reentrant.
+// Thread safety: every function is reentrant.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "faceproof/data_key.hpp"
+
 namespace faceproof {
 
-class DataKey;
+// Initialises libsodium once per process (thread-safe); every user of libsodium calls it first.
+// throws Error{internal} when libsodium cannot initialise (no entropy source).
+void ensure_sodium();
 
 // requires: key holds a key (not moved-from).
 // ensures:  result is kSealOverhead + plaintext.size() bytes; a fresh random nonce every call, so
@@ -48,49 +43,17 @@ std::vector<std::uint8_t> seal(const DataKey& key, std::span<const std::uint8_t>
 std::vector<std::uint8_t> open(const DataKey& key, std::span<const std::uint8_t> sealed,
                                std::string_view associated_data);
 
-class DataKey {
-public:
-    static constexpr std::size_t kSize = 32;
-
-    // Throws Error{key_invalid} naming the file when it is missing, not a regular file (a FIFO or
-    // device is refused without blocking or reading), group- or world-accessible (says `chmod 600`),
-    // larger than 4 KiB (refused from its size, input_limit::key_file), malformed, or all zero bytes.
-    // Reads at most 66 bytes.
-    static DataKey from_file(const std::filesystem::path& file);
-    // flag, else $FACEPROOF_KEY_FILE (when non-empty), else default_file() when it exists, else
-    // Error{key_invalid} saying how to get one.
-    static DataKey from_environment_or_file(const std::optional<std::filesystem::path>& flag);
-    // $XDG_DATA_HOME/faceproof/data.key, else ~/.local/share/faceproof/data.key: the key of the
-    // embedded default store, which `faceproof serve` creates when started without a key. Operators
-    // who can should keep the key elsewhere (another disk, a secrets manager mount) and pass it.
-    static std::filesystem::path default_file();
-    // True when a key is configured: flag, $FACEPROOF_KEY_FILE, or an existing default_file().
-    static bool configured(const std::optional<std::filesystem::path>& flag);
-    // Writes 64 random hex chars + '\n' to a new file created O_CREAT|O_EXCL with mode 0600.
-    // Throws Error{io_error} when file exists (never overwrites) or cannot be written.
-    static void generate_file(const std::filesystem::path& file);
-    // A key from 32 bytes in memory (tests, key derivation). invalid_argument unless size is 32.
-    static DataKey from_bytes(std::span<const std::uint8_t> bytes);
-
-    DataKey(DataKey&& other) noexcept;
-    DataKey& operator=(DataKey&& other) noexcept;
-    DataKey(const DataKey&) = delete;
-    DataKey& operator=(const DataKey&) = delete;
-    ~DataKey();  // wipes and unlocks the key memory
-
-    // 16 lower-case hex chars; stable for a key, different for different keys.
-    std::string id() const;
-
-private:
-    DataKey();  // allocates the guarded, locked buffer
-    const unsigned char* data() const;  // throws Error{internal} on a moved-from key
-    void seal_readonly();
-
-    unsigned char* key_ = nullptr;  // sodium_malloc'd, sodium_mlock'd, read-only once filled
-
-    friend std::vector<std::uint8_t> seal(const DataKey&, std::span<const std::uint8_t>, std::string_view);
-    friend std::vector<std::uint8_t> open(const DataKey&, std::span<const std::uint8_t>, std::string_view);
-};
+using Sha256 = std::array<std::uint8_t, 32>;
+// SHA-256 of bytes.
+Sha256 sha256(std::span<const std::uint8_t> bytes);
+// SHA-256 of bytes as 64 lower-case hex characters.
+std::string sha256_hex(std::span<const std::uint8_t> bytes);
+// SHA-256 of a file's bytes as hex, streamed (a model file is never held in memory for it).
+// throws Error{io_error} when file is missing, unreadable or not a regular file (a FIFO is refused
+// without blocking).
+std::string sha256_file(const std::filesystem::path& file);
+// Lower-case hex of bytes.
+std::string to_hex(std::span<const std::uint8_t> bytes);
 
 constexpr std::uint8_t kSealVersion = 1;
 constexpr std::size_t kKeyIdBytes = 8;

@@ -29,7 +29,8 @@
 
 #include "faceproof/face_context.hpp"
 #include "faceproof/image.hpp"
-#include "faceproof/match.hpp"
+#include "faceproof/calibration.hpp"
+#include "faceproof/template.hpp"
 #include "faceproof/models.hpp"
 #include "faceproof/types.hpp"
 

@@ -32,7 +32,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "faceproof/match.hpp"
+#include "faceproof/template.hpp"
 #include "faceproof/types.hpp"
 
 namespace faceproof {

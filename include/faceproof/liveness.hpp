@@ -33,7 +33,7 @@
 #include <vector>
 
 #include "faceproof/face_context.hpp"
-#include "faceproof/match.hpp"
+#include "faceproof/template.hpp"
 #include "faceproof/models.hpp"
 #include "faceproof/types.hpp"
 

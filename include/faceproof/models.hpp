@@ -40,7 +40,6 @@ const ModelInfo& model_info(const std::string& name);  // invalid_argument if un
 // else ~/.local/share/faceproof/models.
 std::filesystem::path resolve_model_dir(const std::optional<std::filesystem::path>& flag);
 
-std::string sha256_hex(std::span<const std::uint8_t> bytes);
 
 struct ModelStatus {
     ModelInfo info;

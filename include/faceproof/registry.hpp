@@ -31,7 +31,8 @@
 #include "faceproof/audit.hpp"
 #include "faceproof/crypto.hpp"
 #include "faceproof/gallery_index.hpp"
-#include "faceproof/match.hpp"
+#include "faceproof/calibration.hpp"
+#include "faceproof/template.hpp"
 #include "faceproof/quality.hpp"
 #include "faceproof/store.hpp"
 

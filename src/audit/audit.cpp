@@ -10,7 +10,7 @@
 #include <span>
 
 #include "faceproof/error.hpp"
-#include "faceproof/models.hpp"  // sha256_hex
+#include "faceproof/crypto.hpp"
 
 namespace faceproof {
 

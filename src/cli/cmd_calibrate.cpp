@@ -12,7 +12,7 @@
 #include "eval/impostor_scores.hpp"
 #include "eval/template_batch.hpp"
 #include "faceproof/engine.hpp"
-#include "faceproof/eval.hpp"
+#include "eval/roc.hpp"
 
 namespace faceproof::cli {
 namespace {

@@ -8,7 +8,8 @@
 #include "cli/progress.hpp"
 #include "eval/impostor_scores.hpp"
 #include "eval/template_batch.hpp"
-#include "faceproof/eval.hpp"
+#include "eval/lfw_pairs.hpp"
+#include "eval/roc.hpp"
 #include "report/json_report.hpp"
 
 namespace faceproof::cli {

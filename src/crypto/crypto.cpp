@@ -1,14 +1,54 @@
-// faceproof — seal/open: XChaCha20-Poly1305 with a versioned, key-identified header.
+// faceproof — seal/open (XChaCha20-Poly1305 with a versioned, key-identified header), SHA-256 and
+// libsodium's one-time set-up.
+#include "faceproof/crypto.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
 
 #include <sodium.h>
 
-#include "faceproof/crypto.hpp"
 #include "faceproof/error.hpp"
+#include "util/input_file.hpp"
 
 namespace faceproof {
+
+void ensure_sodium() {
+    static const int rc = sodium_init();  // thread-safe once; returns 1 if already initialised
+    if (rc < 0) throw Error(ErrorCode::internal, "libsodium initialisation failed");
+}
+
+std::string to_hex(std::span<const std::uint8_t> bytes) {
+    std::string s(2 * bytes.size() + 1, '\0');
+    sodium_bin2hex(s.data(), s.size(), bytes.data(), bytes.size());
+    s.pop_back();
+    return s;
+}
+
+static_assert(std::tuple_size_v<Sha256> == crypto_hash_sha256_BYTES);
+
+Sha256 sha256(std::span<const std::uint8_t> bytes) {
+    ensure_sodium();
+    Sha256 digest{};
+    crypto_hash_sha256(digest.data(), bytes.data(), bytes.size());
+    return digest;
+}
+
+std::string sha256_hex(std::span<const std::uint8_t> bytes) { return to_hex(sha256(bytes)); }
+
+std::string sha256_file(const std::filesystem::path& file) {
+    ensure_sodium();
+    // A regular file only: a FIFO planted in the model directory must not hang `models verify`.
+    InputFile in = InputFile::open(file, "file");
+    crypto_hash_sha256_state state;
+    crypto_hash_sha256_init(&state);
+    std::vector<unsigned char> buffer(1 << 20);
+    while (const std::size_t n = in.read_some(buffer.data(), buffer.size()))
+        crypto_hash_sha256_update(&state, buffer.data(), static_cast<unsigned long long>(n));
+    Sha256 digest{};
+    crypto_hash_sha256_final(&state, digest.data());
+    return to_hex(digest);
+}
 
 namespace {
 
@@ -26,13 +66,6 @@ std::array<std::uint8_t, kKeyIdBytes> raw_key_id(const DataKey& key) {
         len != out.size())
         throw Error(ErrorCode::internal, "key id is not 16 hex characters");
     return out;
-}
-
-std::string to_hex(std::span<const std::uint8_t> bytes) {
-    std::string s(2 * bytes.size() + 1, '\0');
-    sodium_bin2hex(s.data(), s.size(), bytes.data(), bytes.size());
-    s.pop_back();
-    return s;
 }
 
 // The AEAD associated data: the header (version | key id) then the caller's row binding. The header

@@ -1,5 +1,5 @@
 // faceproof — the data key: loading (with permission checks), generating, and its id.
-#include "faceproof/crypto.hpp"
+#include "faceproof/data_key.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "faceproof/crypto.hpp"
 #include "faceproof/error.hpp"
 #include "util/data_dir.hpp"
 #include "util/input_file.hpp"
@@ -21,11 +22,6 @@ namespace faceproof {
 namespace fs = std::filesystem;
 
 namespace {
-
-void ensure_sodium() {
-    static const int rc = sodium_init();  // thread-safe once; returns 1 if already initialised
-    if (rc < 0) throw Error(ErrorCode::internal, "libsodium initialisation failed");
-}
 
 std::string errno_text(int e) { return std::strerror(e); }
 

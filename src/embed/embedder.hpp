@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "faceproof/match.hpp"
+#include "faceproof/template.hpp"
 #include "faceproof/models.hpp"
 #include "faceproof/types.hpp"
 

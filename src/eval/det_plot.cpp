@@ -1,4 +1,4 @@
-#include "liveness/det_plot.hpp"
+#include "eval/det_plot.hpp"
 
 #include <cmath>
 #include <cstdio>

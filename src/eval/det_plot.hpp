@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "liveness/pad_metrics.hpp"
+#include "eval/pad_metrics.hpp"
 
 namespace faceproof {
 

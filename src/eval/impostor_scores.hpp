@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "faceproof/match.hpp"
+#include "faceproof/template.hpp"
 
 namespace faceproof {
 

@@ -1,7 +1,8 @@
 // LFW pairs files: "N" header (dev sets) or "F N" header (View 2 folds), then per set N matched
 // lines "name i j" followed by N mismatched lines "name1 i name2 j".
+#include "eval/lfw_pairs.hpp"
+
 #include "faceproof/error.hpp"
-#include "faceproof/eval.hpp"
 #include "util/input_file.hpp"
 
 #include <charconv>

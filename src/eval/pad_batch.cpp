@@ -1,4 +1,4 @@
-#include "liveness/pad_batch.hpp"
+#include "eval/pad_batch.hpp"
 
 #include "faceproof/error.hpp"
 #include "faceproof/image.hpp"

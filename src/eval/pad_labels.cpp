@@ -1,4 +1,4 @@
-#include "liveness/pad_labels.hpp"
+#include "eval/pad_labels.hpp"
 
 #include <map>
 #include <sstream>

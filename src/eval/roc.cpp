@@ -1,6 +1,7 @@
 // Verification statistics over scores ("score >= threshold means same person") and the ROC plot.
+#include "eval/roc.hpp"
+
 #include "faceproof/error.hpp"
-#include "faceproof/eval.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,3 +1,5 @@
+#include "faceproof/calibration.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -9,7 +11,6 @@
 #include "faceproof/error.hpp"
 #include "util/input_file.hpp"
 #include "util/text_file.hpp"
-#include "faceproof/match.hpp"
 
 namespace faceproof {
 namespace {

@@ -1,3 +1,5 @@
+#include "faceproof/template.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -6,8 +8,8 @@
 
 #include <sodium.h>
 
+#include "faceproof/crypto.hpp"
 #include "faceproof/error.hpp"
-#include "faceproof/match.hpp"
 
 namespace faceproof {
 namespace {
@@ -26,12 +28,6 @@ void put(std::vector<std::uint8_t>& out, T value) {
     std::uint8_t raw[sizeof(T)];
     std::memcpy(raw, &value, sizeof(T));  // the format is little-endian, as is every target we build for
     out.insert(out.end(), raw, raw + sizeof(T));
-}
-
-std::array<std::uint8_t, crypto_hash_sha256_BYTES> sha256(const std::uint8_t* data, std::size_t size) {
-    std::array<std::uint8_t, crypto_hash_sha256_BYTES> digest{};
-    crypto_hash_sha256(digest.data(), data, size);
-    return digest;
 }
 
 std::vector<std::uint8_t> hex_to_bytes(const std::string& hex) {
@@ -89,13 +85,13 @@ std::vector<std::uint8_t> serialize_template(const Template& t) {
     out.insert(out.end(), sha.begin(), sha.end());
     put<std::uint32_t>(out, static_cast<std::uint32_t>(t.values.size()));
     for (float v : t.values) put<float>(out, v);
-    const auto digest = sha256(out.data(), out.size());
+    const auto digest = sha256(out);
     out.insert(out.end(), digest.begin(), digest.begin() + kChecksumBytes);
     return out;
 }
 
 Template parse_template(std::span<const std::uint8_t> bytes) {
-    if (sodium_init() < 0) throw Error(ErrorCode::internal, "libsodium failed to initialise");
+    ensure_sodium();
     Reader in(bytes);
     if (std::memcmp(in.take(4, "magic"), kMagic, 4) != 0) invalid("not a faceproof template (bad magic)");
     const auto version = in.get<std::uint16_t>("version");
@@ -115,7 +111,7 @@ Template parse_template(std::span<const std::uint8_t> bytes) {
     const std::size_t body = in.pos();
     const auto* checksum = in.take(kChecksumBytes, "checksum");
     if (in.pos() != bytes.size()) invalid("trailing bytes after checksum");
-    const auto digest = sha256(bytes.data(), body);
+    const auto digest = sha256(bytes.first(body));
     if (std::memcmp(checksum, digest.data(), kChecksumBytes) != 0) invalid("checksum mismatch (corrupted data)");
     t.values.resize(dimension);
     std::memcpy(t.values.data(), data, dimension * sizeof(float));

@@ -15,8 +15,8 @@
 #include <iterator>
 
 #include <nlohmann/json.hpp>
-#include <sodium.h>
 
+#include "faceproof/crypto.hpp"
 #include "faceproof/error.hpp"
 #include "manifest_data.hpp"
 #include "util/input_file.hpp"
@@ -52,32 +52,6 @@ const Manifest& manifest() {
         }
     }();
     return m;
-}
-
-void ensure_sodium() {
-    static const int rc = sodium_init();  // thread-safe once; returns 1 if already initialised
-    if (rc < 0) throw Error(ErrorCode::internal, "libsodium initialisation failed");
-}
-
-std::string to_hex(const std::array<unsigned char, crypto_hash_sha256_BYTES>& digest) {
-    std::array<char, 2 * crypto_hash_sha256_BYTES + 1> hex{};
-    sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
-    return hex.data();
-}
-
-// Streams the file so hashing a large model never needs it all in memory.
-std::string sha256_file(const fs::path& path) {
-    ensure_sodium();
-    // A regular file only: a FIFO planted in the model directory must not hang `models verify`.
-    InputFile in = InputFile::open(path, "file");
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    std::vector<unsigned char> buf(1 << 20);
-    while (const std::size_t n = in.read_some(buf.data(), buf.size()))
-        crypto_hash_sha256_update(&st, buf.data(), static_cast<unsigned long long>(n));
-    std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
-    crypto_hash_sha256_final(&st, digest.data());
-    return to_hex(digest);
 }
 
 std::string env_or_empty(const char* name) {
@@ -174,13 +148,6 @@ fs::path resolve_model_dir(const std::optional<fs::path>& flag) {
     if (auto v = env_or_empty("HOME"); !v.empty()) return fs::path(v) / ".local/share/faceproof/models";
     throw Error(ErrorCode::invalid_argument,
                 "no model directory: pass --models DIR or set FACEPROOF_MODELS (HOME is not set)");
-}
-
-std::string sha256_hex(std::span<const std::uint8_t> bytes) {
-    ensure_sodium();
-    std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
-    crypto_hash_sha256(digest.data(), bytes.data(), bytes.size());
-    return to_hex(digest);
 }
 
 std::vector<ModelStatus> verify_models(const fs::path& dir) {

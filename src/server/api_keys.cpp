@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "faceproof/crypto.hpp"
 #include "faceproof/error.hpp"
 #include "faceproof/registry.hpp"
 
@@ -12,13 +13,6 @@ namespace {
 
 constexpr std::size_t kIdBytes = 8, kSecretBytes = 32;
 constexpr const char* kPrefix = "fpk_";
-
-std::string hex(const unsigned char* data, std::size_t n) {
-    std::string out(n * 2 + 1, '\0');
-    sodium_bin2hex(out.data(), out.size(), data, n);
-    out.pop_back();
-    return out;
-}
 
 bool is_hex(const std::string& s, std::size_t length) {
     return s.size() == length && std::all_of(s.begin(), s.end(), [](char c) {
@@ -33,7 +27,7 @@ std::string secret_hash(const std::string& secret) {
     unsigned char out[32];
     crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), kDomain,
                        sizeof kDomain - 1);
-    return hex(out, sizeof out);
+    return to_hex(std::span<const std::uint8_t>(out, sizeof out));
 }
 
 }  // namespace
@@ -48,14 +42,14 @@ ApiRole api_role_from_string(std::string_view name) {
 
 NewApiKey create_api_key(Store& store, const std::string& tenant, ApiRole role) {
     check_tenant(tenant);
-    if (sodium_init() < 0) throw Error(ErrorCode::internal, "libsodium failed to initialise");
+    ensure_sodium();
     unsigned char id[kIdBytes], secret[kSecretBytes];
     randombytes_buf(id, sizeof id);
     randombytes_buf(secret, sizeof secret);
     NewApiKey k;
-    const std::string secret_hex = hex(secret, sizeof secret);
+    const std::string secret_hex = to_hex(std::span<const std::uint8_t>(secret, sizeof secret));
     sodium_memzero(secret, sizeof secret);
-    k.record.id = hex(id, sizeof id);
+    k.record.id = to_hex(std::span<const std::uint8_t>(id, sizeof id));
     k.record.tenant = tenant;
     k.record.role = std::string(to_string(role));
     k.record.secret_hash = secret_hash(secret_hex);
