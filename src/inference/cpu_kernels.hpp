@@ -1,4 +1,4 @@
-// CPU kernels of the oneDNN executor (onednn_executor.cpp) for what oneDNN 2.6 runs slowly or not
+// CPU kernels of the oneDNN executor (onednn_plan_*.cpp) for what oneDNN 2.6 runs slowly or not
 // at all on our models: row-major data movement and broadcasting arithmetic (small tail tensors,
 // also used to fold constants at load) and a 3x3 depthwise convolution on NHWC tensors.
 // Thread safety: pure functions of their arguments.
