@@ -16,6 +16,7 @@ APT_PACKAGES=(
   libjpeg-dev              # libjpeg-turbo: JPEG decoded straight to BGR
   libwebp-dev              # WebP decoding through OpenCV
   nlohmann-json3-dev libcli11-dev libsodium-dev
+  libssl-dev               # libcrypto: ICAO 9303 passive authentication; the tests build a PKI with it
   libsqlite3-dev           # the embedded default store
   libpq-dev postgresql     # the multi-node store; the tests start a throwaway server
   libhnswlib-dev           # approximate 1:N index (HNSW)

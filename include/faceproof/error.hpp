@@ -21,6 +21,7 @@ enum class ErrorCode {
     model_fetch_failed,  // `models fetch` could not obtain or check the package
     template_invalid,    // a serialized template is malformed, truncated or fails its checksum
     template_mismatch,   // two templates come from different models or dimensions
+    document_malformed,  // document data (MRZ text, chip files, trust-store files) that do not parse
     calibration_invalid, // the calibration file is missing, malformed or lacks an operating point
     key_invalid,         // the data key is missing, malformed, or not the key the data was sealed with
     store_error,         // the database failed (connection, constraint, migration)

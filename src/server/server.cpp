@@ -46,7 +46,8 @@ int http_status_for(ErrorCode code) {
         case ErrorCode::image_unreadable:
         case ErrorCode::no_face:
         case ErrorCode::consent_invalid:
-        case ErrorCode::template_mismatch: return 422;
+        case ErrorCode::template_mismatch:
+        case ErrorCode::document_malformed: return 422;
         case ErrorCode::rate_limited: return 429;
         case ErrorCode::overloaded:
         case ErrorCode::store_error: return 503;  // the database did not answer: retry later
