@@ -350,12 +350,34 @@ TEST(Mrz, Names) {
     EXPECT_EQ(mrz.secondary_identifier, "ANNA");
 }
 
-TEST(Mrz, SexUnspecified) {
+TEST(Mrz, Sex) {
     std::vector<std::string> lines = kTd3;
-    lines[1][20] = '<';
+    for (const char printed : {'<', 'X'}) {
+        lines[1][20] = printed;
+        const Mrz mrz = parse_mrz(lines);
+        EXPECT_EQ(mrz.sex, 'X');
+        EXPECT_TRUE(check_named(mrz, "composite").ok);  // the sex is outside the composite ranges
+        EXPECT_TRUE(mrz.check_digits_ok);
+    }
+    lines[1][20] = 'M';
+    EXPECT_EQ(parse_mrz(lines).sex, 'M');
+    // No check digit covers the sex: a character that is no sex is refused, not guessed.
+    lines[1][20] = 'H';
+    expect_malformed(lines, "line 2 has 'H' at position 21, the sex field");
+    std::vector<std::string> td1 = kTd1;
+    td1[1][7] = '1';
+    expect_malformed(td1, "line 2 has '1' at position 8, the sex field");
+}
+
+TEST(Mrz, OptionalDataKeptAsPrintedBeforeTheTrailingFillers) {
+    std::vector<std::string> lines = kTd1;
+    lines[0] = "I<UTOD231458907<<AB<C<<<<<<<<<";
+    lines[1] = "7408122F1204159UTO<XYZ12<<<<<";
+    lines[1] += mrz_check_digit(lines[0].substr(5, 25) + lines[1].substr(0, 7) +
+                                lines[1].substr(8, 7) + lines[1].substr(18, 11));
     const Mrz mrz = parse_mrz(lines);
-    EXPECT_EQ(mrz.sex, 'X');
-    EXPECT_TRUE(check_named(mrz, "composite").ok);  // the sex is outside the composite ranges
+    EXPECT_EQ(mrz.optional_data_1, "<<AB<C");
+    EXPECT_EQ(mrz.optional_data_2, "<XYZ12");
     EXPECT_TRUE(mrz.check_digits_ok);
 }
 
@@ -388,6 +410,14 @@ TEST(Mrz, MalformedInput) {
                      "line 2 has '#' at position 44");
     expect_malformed({"P<UTO\xC3\x89RIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<", kTd3[1]},
                      "line 1 has byte 0xC3 at position 6");
+    try {
+        (void)parse_mrz_text(kTd1[0] + "\n" + kTd1[1] + "\n\n" + kTd1[2] + "\n" + kTd1[2] + "\n" +
+                             kTd1[2]);
+        ADD_FAILURE();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::document_malformed);
+        EXPECT_NE(std::string(e.what()).find("5 non-empty lines"), std::string::npos) << e.what();
+    }
     try {
         (void)parse_mrz_text(" \r\n\n");
         ADD_FAILURE();

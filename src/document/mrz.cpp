@@ -94,10 +94,13 @@ std::string fillers_to_spaces(std::string_view s) {
     return out;
 }
 
-char sex_of(char c) {
+// No check digit covers the sex, so a character outside F, M, '<' (unspecified) and 'X' (printed by
+// some states for unspecified) is refused rather than guessed.
+char sex_of(char c, std::size_t line_number, std::size_t position) {
     if (c == 'F' || c == 'M') return c;
-    return 'X';  // '<' = unspecified; other characters also read as unspecified (not malformed:
-                 // older documents and OCR noise, judged by the composite check digit)
+    if (c == '<' || c == 'X') return 'X';
+    malformed("line " + std::to_string(line_number) + " has " + describe_char(c) + " at position " +
+              std::to_string(position) + ", the sex field; expected F, M, X or '<'");
 }
 
 void add_check(Mrz& mrz, std::string name, std::string_view data, char expected) {
@@ -138,7 +141,9 @@ void set_document_number(Mrz& mrz, std::string_view number, char check, std::str
     const std::string full = std::string(number) + std::string(optional.substr(0, end - 1));
     mrz.document_number = strip_fillers(full);
     add_check(mrz, "document_number", full, optional[end - 1]);
+    // The optional data proper follows the filler after the number's check digit.
     optional_rest = optional.substr(end);
+    while (!optional_rest.empty() && optional_rest.front() == '<') optional_rest.remove_prefix(1);
 }
 
 void finish(Mrz& mrz) {
@@ -156,13 +161,10 @@ void parse_td1(Mrz& mrz) {
     std::string_view optional_rest;
     set_document_number(mrz, field(l1, 6, 14), l1[14], field(l1, 16, 30), true, optional_rest);
     mrz.optional_data_1 = strip_trailing_fillers(optional_rest);
-    // Fillers before the data are dropped too: after a long number's check digit comes a '<'.
-    mrz.optional_data_1.erase(0, std::min(mrz.optional_data_1.find_first_not_of('<'),
-                                          mrz.optional_data_1.size()));
 
     mrz.birth_date = std::string(field(l2, 1, 6));
     add_check(mrz, "birth_date", field(l2, 1, 6), l2[6]);
-    mrz.sex = sex_of(l2[7]);
+    mrz.sex = sex_of(l2[7], 2, 8);
     mrz.expiry_date = std::string(field(l2, 9, 14));
     add_check(mrz, "expiry_date", field(l2, 9, 14), l2[14]);
     mrz.nationality = std::string(field(l2, 16, 18));
@@ -194,12 +196,10 @@ void parse_two_lines(Mrz& mrz) {
     mrz.nationality = std::string(field(l2, 11, 13));
     mrz.birth_date = std::string(field(l2, 14, 19));
     add_check(mrz, "birth_date", field(l2, 14, 19), l2[19]);
-    mrz.sex = sex_of(l2[20]);
+    mrz.sex = sex_of(l2[20], 2, 21);
     mrz.expiry_date = std::string(field(l2, 22, 27));
     add_check(mrz, "expiry_date", field(l2, 22, 27), l2[27]);
     mrz.optional_data_1 = strip_trailing_fillers(optional_rest);
-    mrz.optional_data_1.erase(0, std::min(mrz.optional_data_1.find_first_not_of('<'),
-                                          mrz.optional_data_1.size()));
 
     if (mrz.format == MrzFormat::td3) {
         const std::string_view personal = field(l2, 29, 42);
@@ -307,13 +307,20 @@ Mrz parse_mrz(const std::vector<std::string>& raw_lines) {
 
 Mrz parse_mrz_text(std::string_view text) {
     std::vector<std::string> lines;
+    std::size_t count = 0;
     while (true) {
         const std::size_t end = text.find('\n');
         const std::string_view line = trim(text.substr(0, end));
-        if (!line.empty()) lines.emplace_back(line);
+        if (!line.empty()) {
+            ++count;
+            if (count <= 3) lines.emplace_back(line);  // copy no more than an MRZ can hold
+        }
         if (end == std::string_view::npos) break;
         text.remove_prefix(end + 1);
-        if (lines.size() > 3) break;  // enough to refuse; do not copy the rest of a large input
+    }
+    if (count > 3) {
+        malformed(std::to_string(count) +
+                  " non-empty lines; an MRZ has 2 lines (TD2, TD3, visas) or 3 (TD1)");
     }
     return parse_mrz(lines);
 }

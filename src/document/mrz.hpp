@@ -54,11 +54,14 @@ struct Mrz {
     std::string document_code;     // 1-2 characters, fillers removed ("P", "I", "ID", "V")
     std::string issuing_state;     // 3 characters as printed (fillers kept: "D<<" is Germany)
     std::string document_number;   // fillers removed; TD1/TD2 long numbers joined (see below)
-    std::string optional_data_1;   // fillers at the end removed; TD1 line 1 / TD2, TD3 (personal
-                                   // number), MRV line 2; without a long number's continuation
+    std::string optional_data_1;   // TD1 line 1, TD2 and MRV line 2, TD3 personal number;
+                                   // fillers at the end removed; for a long document number,
+                                   // what follows its check digit and fillers
     std::string optional_data_2;   // TD1 line 2 positions 19-29 only; empty for other formats
     std::string birth_date;        // YYMMDD as printed; may hold '<' for unknown parts
-    char sex;                      // 'F', 'M', or 'X' for unspecified ('<' in the MRZ)
+    char sex;                      // 'F', 'M', or 'X' for unspecified ('<' in the MRZ,
+                                   // or 'X' where a state prints it); not covered by any check
+                                   // digit
     std::string expiry_date;       // YYMMDD as printed
     std::string nationality;       // 3 characters as printed
     std::string primary_identifier;    // surname(s): text before "<<", inner '<' -> ' '
@@ -89,7 +92,9 @@ char mrz_check_digit(std::string_view field);
 //           Dates are not judged here: see check_mrz_dates.
 // throws:   document_malformed, with a message naming the line and its length or the character
 //           and its position, for: no lines, a line count other than 2 or 3, lines of a length
-//           not matching one format, characters outside the MRZ alphabet.
+//           not matching one format, characters outside the MRZ alphabet, a sex field other
+//           than F, M, X or '<' (no check digit covers it, so an OCR error there is refused
+//           rather than guessed). Empty lines are not skipped here (see parse_mrz_text).
 Mrz parse_mrz(const std::vector<std::string>& lines);
 
 // parse_mrz on text split at '\n'; lines empty after trimming are skipped (OCR output often has
