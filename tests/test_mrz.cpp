@@ -240,6 +240,24 @@ TEST(Mrz, EachAlteredCheckDigitFailsItsCheck) {
     }
 }
 
+TEST(Mrz, EveryDigitSubstitutionInCheckedFieldsIsDetected) {
+    // Weights 7, 3, 1 are prime to 10, so changing one digit for another always changes the sum
+    // modulo 10. (A letter for a digit ten apart, 'A' for '0', is not detected: a limit of 9303.)
+    for (std::size_t position = 1; position <= 44; ++position) {
+        if (position >= 11 && position <= 13) continue;  // nationality: no check covers it
+        if (position == 21) continue;                    // sex: no check covers it
+        std::vector<std::string> lines = kTd3;
+        char& c = lines[1][position - 1];
+        if (c < '0' || c > '9') continue;
+        for (char other = '0'; other <= '9'; ++other) {
+            if (other == kTd3[1][position - 1]) continue;
+            c = other;
+            EXPECT_FALSE(parse_mrz(lines).check_digits_ok) << "line 2 position " << position
+                                                           << " -> " << other;
+        }
+    }
+}
+
 TEST(Mrz, AlteredDataFailsItsCheckAndTheComposite) {
     std::vector<std::string> lines = kTd3;
     lines[1][3] = '9';  // document number L898902C3 -> L899902C3
