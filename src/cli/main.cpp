@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
     cli::register_keys(app, context);
     cli::register_quality(app, context);
     cli::register_liveness(app, context);
+    cli::register_document(app, context);
     cli::register_enroll(app, context);
     cli::register_search(app, context);
     cli::register_subjects(app, context);
