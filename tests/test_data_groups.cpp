@@ -536,6 +536,9 @@ TEST(Dg2Structure, UnknownHeaderElementsAreToleratedButMustBeWellFormed) {
     const Bytes lenient = fptest::tlv(0xA1, {fptest::tlv(0x80, Bytes{1, 1}), fptest::tlv(0x9F21, Bytes{1, 2, 3}),
                                              fptest::tlv(0xB1, {fptest::tlv(0x81, Bytes{0})})});
     EXPECT_EQ(faceproof::parse_dg2(dg2_with_header(lenient)).size(), 1u);
+    EXPECT_EQ(faceproof::parse_dg2(dg2_with_header(fptest::tlv(0xA2, {fptest::tlv(0x81, Bytes{2})}))).size(), 1u);
+    EXPECT_MALFORMED(faceproof::parse_dg2(dg2_with_header(fptest::tlv(0x30, {fptest::tlv(0x81, Bytes{2})}))));
+    EXPECT_MALFORMED(faceproof::parse_dg2(dg2_with_header(fptest::tlv(0xA0, {fptest::tlv(0x81, Bytes{2})}))));
     Bytes bomb = fptest::tlv(0x81, Bytes{0x02});
     for (int i = 0; i < 64; ++i) bomb = fptest::tlv(0xA2, bomb);
     EXPECT_MALFORMED(faceproof::parse_dg2(dg2_with_header(fptest::tlv(0xA1, bomb))));

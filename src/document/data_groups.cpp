@@ -504,7 +504,14 @@ std::vector<Portrait> parse_dg2(std::span<const std::uint8_t> bytes) {
                                  std::to_string(declared_count) + " declared");
         }
         tlv::Reader bit_reader = templates.children(bit);
-        const tlv::Element header = bit_reader.expect(0xA1, "Biometric Header Template");
+        // 9303 writes the header template as A1; since its content is not interpreted here, any
+        // context-specific constructed tag A1-AF is taken, as issuers and readers vary.
+        if (bit_reader.at_end()) malformed("DG2", "empty Biometric Information Template");
+        const tlv::Element header = bit_reader.next();
+        if (header.tag < 0xA1 || header.tag > 0xAF) {
+            malformed("DG2", "expected a Biometric Header Template (tag A1), found tag " +
+                                 tlv::tag_hex(header.tag));
+        }
         tlv::validate(header.value, "DG2", bit_reader.depth() + 1);  // contents vary by issuer
         if (bit_reader.at_end()) {
             malformed("DG2", "Biometric Information Template " + std::to_string(found) +
@@ -515,6 +522,9 @@ std::vector<Portrait> parse_dg2(std::span<const std::uint8_t> bytes) {
         if (block.tag != 0x5F2E && block.tag != 0x7F2E) {
             malformed("DG2", "expected a biometric data block (tag 5F2E or 7F2E), found tag " +
                                  tlv::tag_hex(block.tag));
+        }
+        if (block.value.empty()) {
+            malformed("DG2", "empty biometric data block (tag " + tlv::tag_hex(block.tag) + ")");
         }
         if (starts_with(block.value, {'F', 'A', 'C', 0})) {
             parse_iso19794_5(block.value, portraits);
