@@ -208,14 +208,16 @@ std::vector<std::uint8_t> hash_of(const std::string& hash, const std::vector<std
 
 // CMS SignedData over `content` with eContentType `oid`, DER.
 std::vector<std::uint8_t> cms_sign(const std::vector<std::uint8_t>& content, const char* oid, const Party& signer,
-                                   const std::string& digest, std::optional<std::time_t> signing_time) {
+                                   const std::string& digest, std::optional<std::time_t> signing_time,
+                                   bool signed_attributes = true) {
     ossl::CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, CMS_PARTIAL | CMS_BINARY));
     ASN1_OBJECT* type = OBJ_txt2obj(oid, 1);
     const bool typed = cms && type != nullptr && CMS_set1_eContentType(cms.get(), type) == 1;
     ASN1_OBJECT_free(type);
     if (!typed) fail("CMS eContentType");
     EVP_MD* md = EVP_MD_fetch(nullptr, digest.c_str(), nullptr);
-    const unsigned flags = CMS_BINARY | CMS_NOSMIMECAP | (signer.sign_with_pss ? CMS_KEY_PARAM : 0u);
+    const unsigned flags = CMS_BINARY | CMS_NOSMIMECAP | (signer.sign_with_pss ? CMS_KEY_PARAM : 0u) |
+                           (signed_attributes ? 0u : CMS_NOATTR);
     CMS_SignerInfo* info = CMS_add1_signer(cms.get(), signer.cert.get(), signer.key.get(), md, flags);
     EVP_MD_free(md);
     if (info == nullptr) fail("CMS_add1_signer");
@@ -306,7 +308,8 @@ std::vector<std::uint8_t> make_sod(const std::map<int, std::vector<std::uint8_t>
 
 std::vector<std::uint8_t> make_sod_from_content(const std::vector<std::uint8_t>& content, const Party& signer,
                                                 const SodOptions& options, const char* content_type) {
-    return tlv(0x77, cms_sign(content, content_type, signer, options.signature_digest, options.signing_time));
+    return tlv(0x77, cms_sign(content, content_type, signer, options.signature_digest, options.signing_time,
+                              options.signed_attributes));
 }
 
 std::vector<std::uint8_t> der_tlv(std::uint8_t tag, const std::vector<std::uint8_t>& content) { return tlv(tag, content); }

@@ -63,6 +63,7 @@ struct SodOptions {
     std::string signature_digest = "SHA-256"; // the CMS digest
     std::optional<std::time_t> signing_time;  // default: CMS_final's current time
     int lds_version = 0;
+    bool signed_attributes = true;            // false: CMS_NOATTR (no signingTime, no messageDigest)
 };
 
 // EF.SOD bytes: 0x77 around a CMS SignedData (eContentType 2.23.136.1.1.1, signed attributes with

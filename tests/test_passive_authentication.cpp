@@ -8,6 +8,8 @@
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -286,6 +288,45 @@ TEST(PassiveAuthentication, EContentChangedAfterSigning) {
     EXPECT_TRUE(has_reason(result, doc::reason::sod_signature_invalid)) << reasons_text(result);
     EXPECT_TRUE(has_reason(result, "DG14_HASH_MISMATCH")) << reasons_text(result);
     EXPECT_EQ(result.status, doc::PassiveAuthenticationStatus::failed);
+}
+
+TEST(PassiveAuthentication, NoSignedAttributesIsRefusedAndTheChainIsCheckedAtNow) {
+    const auto dgs = fptest::sample_data_groups();
+    fptest::SodOptions options;
+    options.signed_attributes = false;
+    const doc::Sod sod = doc::parse_sod(fptest::make_sod(dgs, document_pki().ds_p256, options));
+    EXPECT_FALSE(sod.signing_time.has_value());
+    const std::time_t now = std::time(nullptr);
+    const auto result = doc::authenticate(sod, views(dgs), utopia_store(), now);
+    EXPECT_EQ(result.sod_signature, doc::SignatureStatus::invalid);
+    EXPECT_NE(result.sod_signature_detail.find("signed attributes"), std::string::npos) << result.sod_signature_detail;
+    EXPECT_EQ(result.reasons, std::vector<std::string>{"SOD_SIGNATURE_INVALID"});
+    EXPECT_EQ(result.chain, doc::ChainStatus::valid) << result.chain_detail;
+    EXPECT_FALSE(result.validated_at_signing_time);
+    EXPECT_EQ(result.validation_time, now);
+}
+
+TEST(PassiveAuthentication, OneSodAndStoreSharedByThreads) {
+    const auto& pki = document_pki();
+    const auto dgs = fptest::sample_data_groups();
+    const doc::Sod good = doc::parse_sod(fptest::make_sod(dgs, pki.ds_pss));
+    const doc::Sod revoked = doc::parse_sod(fptest::make_sod(dgs, pki.ds_revoked));
+    const doc::TrustStore store = utopia_store();
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 20; ++i) {
+                if (doc::authenticate(good, views(dgs), store, std::time(nullptr)).status !=
+                    doc::PassiveAuthenticationStatus::authentic)
+                    ++wrong;
+                if (doc::authenticate(revoked, views(dgs), store, std::time(nullptr)).chain != doc::ChainStatus::revoked)
+                    ++wrong;
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(wrong.load(), 0);
 }
 
 // ---- The chain ------------------------------------------------------------------------------------
@@ -583,6 +624,18 @@ TEST(SodParsing, MalformedLdsSecurityObjects) {
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), ErrorCode::document_malformed) << e.what();
     }
+}
+
+TEST(SodParsing, MalformedBytesGiveTheDocumentMalformedReason) {
+    const auto dgs = fptest::sample_data_groups();
+    Bytes bytes = fptest::make_sod(dgs, document_pki().ds_p256);
+    auto result = doc::authenticate_sod_bytes(bytes, views(dgs), utopia_store(), std::time(nullptr));
+    expect_authentic(result);
+    bytes.resize(bytes.size() / 2);
+    result = doc::authenticate_sod_bytes(bytes, views(dgs), utopia_store(), std::time(nullptr));
+    EXPECT_EQ(result.status, doc::PassiveAuthenticationStatus::failed);
+    EXPECT_EQ(result.reasons, std::vector<std::string>{"DOCUMENT_MALFORMED"});
+    EXPECT_NE(result.sod_signature_detail.find("EF.SOD"), std::string::npos) << result.sod_signature_detail;
 }
 
 TEST(SodParsing, ReasonNames) {

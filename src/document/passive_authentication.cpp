@@ -254,4 +254,25 @@ PassiveAuthenticationResult authenticate(const Sod& sod, const std::map<int, std
     return result;
 }
 
+PassiveAuthenticationResult authenticate_sod_bytes(std::span<const std::uint8_t> sod_bytes,
+                                                   const std::map<int, std::span<const std::uint8_t>>& data_groups,
+                                                   const TrustStore& trust_store, std::time_t now) {
+    Sod sod;
+    try {
+        sod = parse_sod(sod_bytes);
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::document_malformed) throw;
+        PassiveAuthenticationResult result;
+        result.status = PassiveAuthenticationStatus::failed;
+        result.sod_signature = SignatureStatus::invalid;
+        result.sod_signature_detail = e.what();
+        result.chain = ChainStatus::invalid;
+        result.chain_detail = "EF.SOD does not parse";
+        result.validation_time = now;
+        result.reasons.emplace_back(reason::document_malformed);
+        return result;
+    }
+    return authenticate(sod, data_groups, trust_store, now);
+}
+
 }  // namespace faceproof::document

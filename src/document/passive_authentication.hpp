@@ -119,4 +119,12 @@ PassiveAuthenticationResult authenticate(const Sod& sod,
                                          const std::map<int, std::span<const std::uint8_t>>& data_groups,
                                          const TrustStore& trust_store, std::time_t now);
 
+// parse_sod and authenticate in one call, for callers that report rather than throw: bytes that
+// do not parse give status failed, sod_signature invalid, chain invalid and the one reason
+// DOCUMENT_MALFORMED, with parse_sod's message in sod_signature_detail.
+// throws: Error{internal} only when OpenSSL itself fails.
+PassiveAuthenticationResult authenticate_sod_bytes(std::span<const std::uint8_t> sod_bytes,
+                                                   const std::map<int, std::span<const std::uint8_t>>& data_groups,
+                                                   const TrustStore& trust_store, std::time_t now);
+
 }  // namespace faceproof::document
