@@ -50,8 +50,9 @@ Key ec_key_with(const OSSL_PARAM* params) {
 }
 
 // brainpoolP256r1 whose public key is encoded with explicit domain parameters (as older CSCAs do).
-Key brainpool_explicit_key() {
-    char group[] = "brainpoolP256r1";
+Key brainpool_explicit_key(const char* curve = "brainpoolP256r1") {
+    std::string group_name = curve;
+    char* group = group_name.data();
     char encoding[] = "explicit";
     const OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
@@ -253,6 +254,12 @@ DocumentPki build_pki() {
     pki.ds_pss = issue("DS Utopia RSA-PSS", rsa_key(2048), &pki.csca_rsa, Role::document_signer, 101);
     pki.ds_pss.sign_with_pss = true;
     pki.ds_rsa_pkcs1 = issue("DS Utopia RSA PKCS1", rsa_key(2048), &pki.csca_rsa, Role::document_signer, 102);
+    pki.ds_p384 = issue("DS Utopia P-384", ec_key("P-384"), &pki.csca_rsa, Role::document_signer, 110);
+    pki.ds_p521 = issue("DS Utopia P-521", ec_key("P-521"), &pki.csca_rsa, Role::document_signer, 111);
+    pki.ds_brainpool384 =
+        issue("DS Utopia brainpoolP384r1", ec_key("brainpoolP384r1"), &pki.csca_brainpool, Role::document_signer, 112);
+    pki.ds_brainpool512 = issue("DS Utopia brainpoolP512r1 explicit", brainpool_explicit_key("brainpoolP512r1"),
+                                &pki.csca_brainpool, Role::document_signer, 113);
     pki.ds_p256 = issue("DS Utopia P-256", ec_key("P-256"), &pki.csca_brainpool, Role::document_signer, 103);
     pki.ds_expired = issue("DS Utopia expired", ec_key("P-256"), &pki.csca_rsa, Role::document_signer, 104, -730, -365);
     pki.ds_revoked = issue("DS Utopia revoked", ec_key("P-256"), &pki.csca_rsa, Role::document_signer, 105);

@@ -38,6 +38,10 @@ struct DocumentPki {
     Party ds_pss;            // RSA 2048 under csca_rsa, signs with RSASSA-PSS SHA-256
     Party ds_p256;           // ECDSA P-256 under csca_brainpool
     Party ds_rsa_pkcs1;      // RSA 2048 under csca_rsa, PKCS#1 v1.5
+    Party ds_p384;           // ECDSA P-384 under csca_rsa
+    Party ds_p521;           // ECDSA P-521 under csca_rsa
+    Party ds_brainpool384;   // ECDSA brainpoolP384r1 (named) under csca_brainpool
+    Party ds_brainpool512;   // ECDSA brainpoolP512r1 (explicit parameters) under csca_brainpool
     Party ds_expired;        // ECDSA P-256 under csca_rsa, expired a year ago
     Party ds_revoked;        // ECDSA P-256 under csca_rsa, listed in `crl`
     Party ds_unknown;        // ECDSA P-256 under csca_unknown

@@ -135,6 +135,24 @@ TEST(PassiveAuthentication, ValidEcdsaP256UnderBrainpoolCscaWithExplicitParamete
     EXPECT_NE(result.csca.find("brainpool"), std::string::npos) << result.csca;
 }
 
+TEST(PassiveAuthentication, ValidEcdsaOnOtherCurvesAndDigests) {
+    const auto& pki = document_pki();
+    const auto dgs = fptest::sample_data_groups();
+    for (const auto& [signer, digest] : std::vector<std::pair<const fptest::Party*, std::string>>{
+             {&pki.ds_p384, "SHA-384"},
+             {&pki.ds_p521, "SHA-512"},
+             {&pki.ds_brainpool384, "SHA-384"},
+             {&pki.ds_brainpool512, "SHA-512"},  // explicit parameters in the DS certificate too
+             {&pki.ds_p256, "SHA-1"}}) {
+        SCOPED_TRACE(digest);
+        fptest::SodOptions options;
+        options.signature_digest = digest;
+        const auto result = check(fptest::make_sod(dgs, *signer, options), dgs, utopia_store());
+        expect_authentic(result);
+        EXPECT_FALSE(result.document_signer.empty());
+    }
+}
+
 // What OpenSSL 3.0 itself does with explicit parameters in X509_verify_cert: in a chain of two,
 // a CSCA with explicit parameters is refused by default (X509_V_ERR_EC_KEY_EXPLICIT_PARAMS at
 // depth 1), X509_V_FLAG_X509_STRICT or not, even when the parameters are those of a named curve.
