@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "document/id_number.hpp"
-#include "document/mrz.hpp"
+#include "faceproof/mrz.hpp"
 #include "faceproof/error.hpp"
 
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "document/mrz.hpp"
+#include "faceproof/mrz.hpp"
 #include "faceproof/error.hpp"
 
 namespace faceproof {

@@ -1,4 +1,4 @@
-#include "document/mrz.hpp"
+#include "faceproof/mrz.hpp"
 
 #include <algorithm>
 #include <cstdio>

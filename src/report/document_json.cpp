@@ -63,4 +63,35 @@ nlohmann::json id_number_json(const CitizenIdNumber& number) {
             {"reasons", number.reasons}};
 }
 
+nlohmann::json document_check_json(const DocumentCheck& check) {
+    return {{"status", to_string(check.status)},
+            {"checks",
+             {{"sod_signature", check.sod_signature},
+              {"sod_signature_detail", check.sod_signature_detail},
+              {"dg_hashes", check.dg_hashes},
+              {"hash_algorithm", check.hash_algorithm},
+              {"signature_algorithm", check.signature_algorithm},
+              {"chain", check.chain},
+              {"chain_detail", check.chain_detail},
+              {"document_signer", check.document_signer},
+              {"csca", check.csca},
+              {"chain_checked_at", check.chain_checked_at_signing_time ? "signing_time" : "now"},
+              {"mrz_check_digits", check.mrz_check_digits_ok ? "valid" : "invalid"},
+              {"document_expired", check.document_expired}}},
+            {"reasons", check.reasons},
+            {"mrz", mrz_json(check.mrz, check.dates)},
+            {"portrait",
+             {{"format", check.portrait.format},
+              {"encoding", check.portrait.encoding},
+              {"width", check.portrait.width},
+              {"height", check.portrait.height},
+              {"bytes", check.portrait.image.size()}}},
+            {"portraits", check.portraits},
+            {"chip",
+             {{"security_infos", check.chip_security_infos},
+              {"active_authentication_key", check.active_authentication_key ? nlohmann::json(*check.active_authentication_key)
+                                                                            : nlohmann::json(nullptr)},
+              {"authenticity", kCloneNote}}}};
+}
+
 }  // namespace faceproof
