@@ -43,6 +43,12 @@ std::vector<std::uint8_t> seal(const DataKey& key, std::span<const std::uint8_t>
 std::vector<std::uint8_t> open(const DataKey& key, std::span<const std::uint8_t> sealed,
                                std::string_view associated_data);
 
+// A pseudonym of message under key: keyed BLAKE2b-256 of domain | 0x00 | message, as 64 hex chars.
+// Without the key it cannot be recomputed, so a low-entropy value (a document number) in an audit
+// log cannot be found by trying every value; the domain keeps pseudonyms of different uses apart.
+// requires: key holds a key (not moved-from).
+std::string keyed_hash_hex(const DataKey& key, std::string_view domain, std::string_view message);
+
 using Sha256 = std::array<std::uint8_t, 32>;
 // SHA-256 of bytes.
 Sha256 sha256(std::span<const std::uint8_t> bytes);

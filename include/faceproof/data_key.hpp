@@ -29,6 +29,7 @@ std::vector<std::uint8_t> seal(const DataKey& key, std::span<const std::uint8_t>
                                std::string_view associated_data);
 std::vector<std::uint8_t> open(const DataKey& key, std::span<const std::uint8_t> sealed,
                                std::string_view associated_data);
+std::string keyed_hash_hex(const DataKey& key, std::string_view domain, std::string_view message);
 
 class DataKey {
 public:
@@ -72,6 +73,7 @@ private:
 
     friend std::vector<std::uint8_t> seal(const DataKey&, std::span<const std::uint8_t>, std::string_view);
     friend std::vector<std::uint8_t> open(const DataKey&, std::span<const std::uint8_t>, std::string_view);
+    friend std::string keyed_hash_hex(const DataKey&, std::string_view, std::string_view);
 };
 
 }  // namespace faceproof

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "faceproof/document.hpp"
 #include "faceproof/engine.hpp"
 #include "faceproof/liveness.hpp"
 #include "faceproof/quality.hpp"
@@ -58,6 +59,8 @@ struct ProofingResult {
     bool checks_required = true;
     bool accepted = false;
     std::vector<std::string> reasons;
+    // Set when the reference is a chip document's portrait (verify_document_holder).
+    std::optional<DocumentCheck> document;
 };
 
 class IdentityVerifier {
@@ -75,6 +78,14 @@ public:
                                                     const LivenessCalibration& liveness_calibration);
 };
 
+// Is the live probe the holder of this chip document? The DG2 portrait (decoded within limits) is
+// the reference; the result carries the document check, its reasons join the result's, and the
+// decision is accepted only when the document is valid AND the face matches AND (when required)
+// quality and liveness pass.
+// throws: as IdentityVerifier::check; image_unreadable / image_too_large naming "chip portrait".
+ProofingResult verify_document_holder(IdentityVerifier& verifier, DocumentCheck document,
+                                      const std::vector<cv::Mat>& probe_frames, const ProofingOptions& options);
+
 // Decodes (within limits), analyses and assesses one image file's bytes: an analysed face for the
 // registry (Capture). throws: Error{image_unreadable | image_too_large} for bad bytes; no face is not
 // an error here (the capture has no template).
@@ -82,7 +93,9 @@ Capture analyse_capture(Engine& engine, const QualityAssessor& quality, std::spa
                         QualityProfile profile, const ImageLimits& limits = {});
 
 // The one way a verification decision is audited (CLI and HTTP alike): "verify", outcome match or
-// no_match, the scores, thresholds and reasons (proofing_audit_details), never biometric data.
+// no_match, the scores, thresholds and reasons (proofing_audit_details), never biometric data. With a
+// document: its status, reasons, issuing state and code, and the document number only as the
+// registry's keyed pseudonym (null when the registry has no data key), never in clear.
 AuditEntry record_verification(Registry& registry, const std::string& actor, const std::string& tenant,
                                const std::string& subject, const ProofingResult& result);
 

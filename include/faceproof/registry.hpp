@@ -167,6 +167,12 @@ public:
     // rotation. Rows already under new_key are left alone, so an interrupted rotation can be rerun.
     virtual void rotate_key(const std::string& actor, DataKey new_key) = 0;
 
+    // keyed_hash_hex of value under the registry's current data key (domain "faceproof/<domain>/<tenant>"),
+    // for audit details that must identify a value without showing it (a document number); nullopt
+    // when the registry was opened without a key.
+    virtual std::optional<std::string> pseudonym(const std::string& tenant, const std::string& domain,
+                                                 const std::string& value) const = 0;
+
     // Appends an audit entry for a decision made elsewhere (e.g. a 1:1 verify).
     virtual AuditEntry record(const std::string& actor, const std::string& tenant, const std::string& action,
                               const std::string& subject, const std::string& outcome,

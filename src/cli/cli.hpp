@@ -2,6 +2,7 @@
 // registration function of each command (one file per command).
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -64,6 +65,10 @@ std::unique_ptr<Store> open_store(const StoreOptions& options, StoreOpening open
 std::unique_ptr<Registry> open_registry(const StoreOptions& options, StoreOpening opening, bool need_key,
                                         const RegistryOptions& registry_options = {});
 std::string database_url(const StoreOptions& options);
+
+// The time of a document decision: --now as YYYY-MM-DD (midnight UTC) or an RFC 3339 time, else now.
+// throws: invalid_argument (exit 64) for anything else.
+std::chrono::system_clock::time_point document_decision_time(const std::optional<std::string>& now);
 
 // Adds --json to a subcommand.
 void add_json_flag(CLI::App& command, Context& context);

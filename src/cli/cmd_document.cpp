@@ -22,19 +22,8 @@
 namespace faceproof::cli {
 namespace {
 
-// The time of the decision: --now as YYYY-MM-DD (midnight UTC) or an RFC 3339 time, else now.
-std::chrono::system_clock::time_point decision_time(const std::optional<std::string>& now) {
-    if (!now) return std::chrono::system_clock::now();
-    std::string text = *now;
-    if (text.size() == 10) text += "T00:00:00Z";
-    const auto ms = store_detail::parse_rfc3339_ms(text);
-    if (!ms)
-        throw Error(ErrorCode::invalid_argument, "--now: \"" + *now + "\" is not a date (YYYY-MM-DD) or an RFC 3339 time");
-    return std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms));
-}
-
 std::chrono::sys_days decision_day(const std::optional<std::string>& now) {
-    return std::chrono::floor<std::chrono::days>(decision_time(now));
+    return std::chrono::floor<std::chrono::days>(document_decision_time(now));
 }
 
 void print_reasons(std::ostream& out, const nlohmann::json& reasons) {
@@ -91,7 +80,7 @@ void register_check(CLI::App& document, Context& context) {
     add_json_flag(*cmd, context);
     cmd->callback([&context, args] {
         context.action = [&context, args] {
-            const auto now = decision_time(args->now);
+            const auto now = document_decision_time(args->now);
             const auto trust = load_trust_store(args->trust);
             const DocumentCheck check = check_document(DocumentBundle::read_directory(args->bundle), *trust, now);
             print(context, document_check_json(check), [&](std::ostream& out) { print_document_check(out, check); });
@@ -174,6 +163,17 @@ void register_id_number(CLI::App& document, Context& context) {
 }
 
 }  // namespace
+
+// The time of the decision: --now as YYYY-MM-DD (midnight UTC) or an RFC 3339 time, else now.
+std::chrono::system_clock::time_point document_decision_time(const std::optional<std::string>& now) {
+    if (!now) return std::chrono::system_clock::now();
+    std::string text = *now;
+    if (text.size() == 10) text += "T00:00:00Z";
+    const auto ms = store_detail::parse_rfc3339_ms(text);
+    if (!ms)
+        throw Error(ErrorCode::invalid_argument, "--now: \"" + *now + "\" is not a date (YYYY-MM-DD) or an RFC 3339 time");
+    return std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms));
+}
 
 void register_document(CLI::App& app, Context& context) {
     auto* document = app.add_subcommand("document", "Identity documents: ICAO 9303 chip files and MRZ, the PRC citizen number");

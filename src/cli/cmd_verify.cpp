@@ -1,10 +1,13 @@
 // faceproof verify REFERENCE PROBE [PROBE...] — is the live probe (one image, or the frames of one
 // capture burst) the owner of the reference ID portrait, and a live person of usable quality?
+// faceproof verify --document DIR --trust PATH PROBE [PROBE...] — the same against a chip document:
+// the reference is its DG2 portrait, and the document must be valid too.
 #include <chrono>
 #include <iomanip>
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "faceproof/document.hpp"
 #include "faceproof/proofing.hpp"
 #include "report/proofing_json.hpp"
 
@@ -34,8 +37,9 @@ void print_side(std::ostream& out, const char* role, const FaceContext& a, const
 
 void register_verify(CLI::App& app, Context& context) {
     struct Args {
-        std::filesystem::path reference;
-        std::vector<std::filesystem::path> probes;
+        std::vector<std::filesystem::path> images;  // REFERENCE PROBE..., or PROBE... with --document
+        std::optional<std::filesystem::path> document, trust;
+        std::optional<std::string> now;
         double fmr = kDefaultFmr;
         bool require_liveness = true;
         std::optional<std::filesystem::path> calibration, liveness_calibration;
@@ -46,9 +50,19 @@ void register_verify(CLI::App& app, Context& context) {
         "verify", "Is the probe (a live capture: one image, or several frames of one burst) the person of the "
                   "reference (ID portrait), live and of usable quality? Exit 0 = yes, 1 = no (not the same "
                   "person, spoof suspected, or unusable probe), 2 = cannot decide, 64 = usage");
-    cmd->add_option("REFERENCE", args->reference, "Reference image (ID document portrait)")->required();
-    cmd->add_option("PROBE", args->probes, "Probe image(s): one live capture, or the frames of one burst in order")
+    cmd->add_option("IMAGES", args->images,
+                    "REFERENCE PROBE [PROBE...]: the reference image (ID portrait), then the probe (one live capture, "
+                    "or the frames of one burst in order); with --document only the probe")
         ->required();
+    auto* document = cmd->add_option("--document", args->document,
+                                     "Chip document directory (EF.SOD, DG1, DG2 as read by an NFC reader): its DG2 "
+                                     "portrait is the reference, and the document must be valid");
+    auto* trust = cmd->add_option("--trust", args->trust,
+                                  "CSCA trust store for --document: CSCA certificates (PEM/DER), master lists, CRLs");
+    document->needs(trust);
+    trust->needs(document);
+    cmd->add_option("--now", args->now, "Decision time for --document (YYYY-MM-DD or RFC 3339; default: now)")
+        ->needs(document);
     cmd->add_option("--fmr", args->fmr, "Target false-match rate (calibrated: 1e-1 .. 1e-5)")
         ->default_val(kDefaultFmr)->check(CLI::Range(1e-9, 0.5));
     cmd->add_flag("--require-liveness,!--no-require-liveness", args->require_liveness,
@@ -57,7 +71,10 @@ void register_verify(CLI::App& app, Context& context) {
     cmd->add_option("--calibration", args->calibration, "Match calibration file (default: the shipped one)");
     cmd->add_option("--liveness-calibration", args->liveness_calibration,
                     "Liveness calibration file (default: the shipped one)");
-    add_store_options(*cmd, args->store, false);
+    add_store_options(*cmd, args->store, true);
+    cmd->get_option("--key-file")
+        ->description("Data key (default: $FACEPROOF_KEY_FILE, else the default key when it exists): with --document, "
+                      "the audit entry names the document number only as a pseudonym keyed with it");
     cmd->get_option("--db")->description("Database whose audit trail records the decision (default: $FACEPROOF_DB, "
                                          "else the embedded store)");
     add_json_flag(*cmd, context);
@@ -69,22 +86,41 @@ void register_verify(CLI::App& app, Context& context) {
                                                                  ? LivenessCalibration::load(*args->liveness_calibration)
                                                                  : LivenessCalibration::shipped();
             calibration.threshold_for(args->fmr);  // an uncalibrated --fmr is a usage error, found before any work
+            const bool with_document = args->document.has_value();
+            if (!with_document && args->images.size() < 2)
+                throw Error(ErrorCode::invalid_argument, "verify needs REFERENCE and PROBE images (or --document DIR)");
+            // The document is checked first: an unreadable bundle or trust store costs no decoding.
+            std::optional<DocumentCheck> document;
+            if (with_document) {
+                const auto trust_store = load_trust_store(*args->trust);
+                document = check_document(DocumentBundle::read_directory(*args->document), *trust_store,
+                                          document_decision_time(args->now));
+            }
             const auto start = std::chrono::steady_clock::now();
-            const cv::Mat reference = load_as(args->reference, "reference image");
+            cv::Mat reference;
+            if (!with_document) reference = load_as(args->images.front(), "reference image");
+            const std::vector<std::filesystem::path> probe_files(args->images.begin() + (with_document ? 0 : 1),
+                                                                 args->images.end());
             std::vector<cv::Mat> probes;
-            for (std::size_t i = 0; i < args->probes.size(); ++i)
-                probes.push_back(load_as(args->probes[i], args->probes.size() == 1
-                                                              ? std::string("probe image")
-                                                              : "probe frame " + std::to_string(i + 1)));
+            for (std::size_t i = 0; i < probe_files.size(); ++i)
+                probes.push_back(load_as(probe_files[i], probe_files.size() == 1 ? std::string("probe image")
+                                                                                 : "probe frame " + std::to_string(i + 1)));
             const double decode_ms =
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
             // No decision without its audit entry, so the store is opened before deciding (and after
             // the cheap checks, so a mistyped option or image path makes no store); on a fresh machine
             // that entry starts the default store.
-            // The audit needs no data key: the registry is opened without one.
-            auto registry = Registry::open(open_store(args->store, StoreOpening::create_if_missing), {}, calibration);
+            // The audit needs no data key, except to pseudonymise a document number (keyed: document
+            // numbers are too few to hide behind a plain hash); without one, the number is left out.
+            std::vector<DataKey> keys;
+            if (with_document && DataKey::configured(args->store.key_file))
+                keys.push_back(DataKey::from_environment_or_file(args->store.key_file));
+            auto registry = Registry::open(open_store(args->store, StoreOpening::create_if_missing), std::move(keys),
+                                           calibration);
             auto verifier = IdentityVerifier::create(context.open_models(), calibration, liveness_calibration);
-            ProofingResult r = verifier->check(reference, probes, {args->fmr, args->require_liveness});
+            ProofingResult r = document ? verify_document_holder(*verifier, std::move(*document), probes,
+                                                                 {args->fmr, args->require_liveness})
+                                        : verifier->check(reference, probes, {args->fmr, args->require_liveness});
             r.match.reference.timings()["decode"] = decode_ms;  // all images; verify_json adds the stages up
             record_verification(*registry, cli_actor(), args->store.tenant, "", r);
             print(context, proofing_json(r), [&](std::ostream& out) {
@@ -96,6 +132,11 @@ void register_verify(CLI::App& app, Context& context) {
                     for (const auto& reason : r.reasons) out << ' ' << reason;
                 }
                 out << '\n';
+                if (r.document)
+                    out << "document  " << to_string(r.document->status) << ": " << r.document->mrz.document_code << " "
+                        << r.document->mrz.issuing_state << ", chain " << r.document->chain << ", portrait "
+                        << r.document->portrait.format << " " << r.document->portrait.width << "x"
+                        << r.document->portrait.height << " (the reference)\n";
                 print_side(out, "reference", r.match.reference, r.reference_quality);
                 print_side(out, "probe", r.match.probe, r.probe.quality[r.probe.best_frame]);
                 const LivenessReport& l = r.probe.liveness;

@@ -36,6 +36,19 @@ Sha256 sha256(std::span<const std::uint8_t> bytes) {
 
 std::string sha256_hex(std::span<const std::uint8_t> bytes) { return to_hex(sha256(bytes)); }
 
+std::string keyed_hash_hex(const DataKey& key, std::string_view domain, std::string_view message) {
+    ensure_sodium();
+    crypto_generichash_state state;
+    std::array<std::uint8_t, crypto_generichash_BYTES> out{};
+    crypto_generichash_init(&state, key.data(), DataKey::kSize, out.size());
+    static constexpr unsigned char kSeparator = 0;
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(domain.data()), domain.size());
+    crypto_generichash_update(&state, &kSeparator, 1);
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(message.data()), message.size());
+    crypto_generichash_final(&state, out.data(), out.size());
+    return to_hex(out);
+}
+
 std::string sha256_file(const std::filesystem::path& file) {
     ensure_sodium();
     // A regular file only: a FIFO planted in the model directory must not hang `models verify`.

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "document/portrait.hpp"
 #include "faceproof/error.hpp"
 #include "faceproof/proofing.hpp"
 #include "report/proofing_json.hpp"
@@ -105,10 +106,27 @@ Capture analyse_capture(Engine& engine, const QualityAssessor& quality, std::spa
     return c;
 }
 
+ProofingResult verify_document_holder(IdentityVerifier& verifier, DocumentCheck document,
+                                      const std::vector<cv::Mat>& probe_frames, const ProofingOptions& options) {
+    const cv::Mat portrait = decode_portrait(document.portrait);
+    ProofingResult result = verifier.check(portrait, probe_frames, options);
+    for (const auto& reason : document.reasons) add_reason(result.reasons, reason);
+    if (document.status != DocumentStatus::valid && document.reasons.empty())
+        add_reason(result.reasons, "DOCUMENT_" + std::string(to_string(document.status)));  // never expected
+    result.accepted = result.reasons.empty();
+    result.document = std::move(document);
+    return result;
+}
+
 AuditEntry record_verification(Registry& registry, const std::string& actor, const std::string& tenant,
                                const std::string& subject, const ProofingResult& result) {
-    return registry.record(actor, tenant, "verify", subject, result.accepted ? "match" : "no_match",
-                           proofing_audit_details(result));
+    nlohmann::json details = proofing_audit_details(result);
+    if (result.document) {
+        const Mrz& mrz = result.document->mrz;
+        const auto pseudonym = registry.pseudonym(tenant, "document-number", mrz.issuing_state + ":" + mrz.document_number);
+        details["document"]["document_number_pseudonym"] = pseudonym ? nlohmann::json(*pseudonym) : nlohmann::json(nullptr);
+    }
+    return registry.record(actor, tenant, "verify", subject, result.accepted ? "match" : "no_match", details);
 }
 
 }  // namespace faceproof

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "faceproof/audit_trail.hpp"
+#include "faceproof/crypto.hpp"
 #include "faceproof/error.hpp"
 #include "util/utf8.hpp"
 
@@ -229,6 +230,13 @@ public:
         }
         record(actor, "", "rotate_key", "", "done",
                {{"new_key_id", new_id}, {"previous_key_ids", old_ids}, {"resealed", resealed}});
+    }
+
+    std::optional<std::string> pseudonym(const std::string& tenant, const std::string& domain,
+                                         const std::string& value) const override {
+        std::shared_lock keys_lock(keys_mutex_);
+        if (keys_.empty()) return std::nullopt;
+        return keyed_hash_hex(current_key(), "faceproof/" + domain + "/" + tenant, value);
     }
 
     AuditEntry record(const std::string& actor, const std::string& tenant, const std::string& action,

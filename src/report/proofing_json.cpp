@@ -1,5 +1,6 @@
 #include "report/proofing_json.hpp"
 
+#include "report/document_json.hpp"
 #include "report/liveness_json.hpp"
 #include "report/quality_json.hpp"
 #include "report/json_report.hpp"
@@ -30,6 +31,7 @@ nlohmann::json proofing_json(const ProofingResult& r) {
                     {"probe", quality_json(r.probe.quality[r.probe.best_frame])},
                     {"probe_frames", frames}};
     j["liveness"] = liveness_json(r.probe.liveness);
+    if (r.document) j["document"] = document_check_json(*r.document);
     return j;
 }
 
@@ -43,7 +45,13 @@ nlohmann::json proofing_audit_details(const ProofingResult& r) {
             {"liveness_threshold", r.probe.liveness.threshold},
             {"probe_frames", r.probe.liveness.frame_scores.size()},
             {"checks_required", r.checks_required},
-            {"reasons", r.reasons}};
+            {"reasons", r.reasons},
+            // No document number, name or portrait: the audit log holds no personal data in clear.
+            {"document", r.document ? nlohmann::json{{"status", to_string(r.document->status)},
+                                                    {"reasons", r.document->reasons},
+                                                    {"document_code", r.document->mrz.document_code},
+                                                    {"issuing_state", r.document->mrz.issuing_state}}
+                                    : nlohmann::json(nullptr)}};
 }
 
 }  // namespace faceproof

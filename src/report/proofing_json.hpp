@@ -1,6 +1,7 @@
 // JSON shape of an identity check, shared by `faceproof verify` and (next) the HTTP service:
 // the verify_json keys ("match" is the final decision) plus "face_match", "accepted", "reasons",
-// "checks_required", "probe_frame", "quality" {"reference", "probe", "probe_frames"} and "liveness".
+// "checks_required", "probe_frame", "quality" {"reference", "probe", "probe_frames"}, "liveness" and,
+// against a chip document, "document" (document_check_json).
 #pragma once
 
 #include <nlohmann/json.hpp>
