@@ -18,6 +18,8 @@
 #include <opencv2/imgproc.hpp>
 #include <sodium.h>
 
+#include "document_builder.hpp"
+#include "document_pki.hpp"
 #include "faceproof/crypto.hpp"
 #include "faceproof/image.hpp"
 #include "faceproof/template.hpp"
@@ -202,6 +204,57 @@ void json_seeds() {
     for (const auto& [name, value] : settings) write_seed("fuzz_config", name + ".json", "{\"" + name + "\": " + value + "}");
 }
 
+// Chip documents: MRZ text, data groups (the first byte picks the parser: 0 DG1, 1 DG2, 2 DG14,
+// 3 DG15, 4 a TLV walk), EF.SOD and master lists signed by the test PKI, portraits (0 JPEG, 1 JP2).
+void document_seeds(const fs::path& face_api_dir) {
+    write_seed("fuzz_mrz", "td3.txt", "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10\n");
+    write_seed("fuzz_mrz", "td1.txt",
+               "I<UTOD231458907<<<<<<<<<<<<<<<\n7408122F1204159UTO<<<<<<<<<<<6\nERIKSSON<<ANNA<MARIA<<<<<<<<<<\n");
+    write_seed("fuzz_mrz", "td2.txt", "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<\nD231458907UTO7408122F1204159<<<<<<<6\n");
+    write_seed("fuzz_mrz", "id-number.txt", "11010519491231002X\n");
+
+    const std::vector<std::string> td3{"P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+                                       "L898902C36UTO7408122F1204159ZE184226B<<<<<10"};
+    const auto with_selector = [](std::uint8_t selector, const std::vector<std::uint8_t>& bytes) {
+        std::string out(1, static_cast<char>(selector));
+        out.append(bytes.begin(), bytes.end());
+        return out;
+    };
+    const auto dg1 = fptest::dg1_from_mrz(td3);
+    write_seed("fuzz_data_groups", "dg1.bin", with_selector(0, dg1));
+    cv::Mat face(96, 80, CV_8UC3, cv::Scalar(120, 140, 170));
+    if (!face_api_dir.empty() && fs::exists(face_api_dir / "sample1.jpg")) {
+        cv::Mat photo = cv::imread((face_api_dir / "sample1.jpg").string());
+        if (!photo.empty()) cv::resize(photo, face, {96, 64}, 0, 0, cv::INTER_AREA);
+    }
+    const auto jpeg = encode(".jpg", face, {cv::IMWRITE_JPEG_QUALITY, 80});
+    const auto jp2 = encode(".jp2", face);
+    const auto u16 = [](int v) { return static_cast<std::uint16_t>(v); };
+    const auto dg2 = fptest::dg2_from_image(jpeg, "jpeg", u16(face.cols), u16(face.rows), fptest::Encoding::iso19794_5);
+    write_seed("fuzz_data_groups", "dg2-19794.bin", with_selector(1, dg2));
+    write_seed("fuzz_data_groups", "dg2-39794.bin",
+               with_selector(1, fptest::dg2_from_image(jpeg, "jpeg", u16(face.cols), u16(face.rows),
+                                                       fptest::Encoding::iso39794_5)));
+    if (!jp2.empty())
+        write_seed("fuzz_data_groups", "dg2-jp2.bin",
+                   with_selector(1, fptest::dg2_from_image(jp2, "jp2", u16(face.cols), u16(face.rows),
+                                                           fptest::Encoding::iso19794_5)));
+    const auto& pki = fptest::document_pki();
+    write_seed("fuzz_data_groups", "dg14.bin",
+               with_selector(2, fptest::dg14_with({fptest::chip_authentication_public_key_info(pki.ds_p256.key.get()),
+                                                   fptest::terminal_authentication_info()})));
+    write_seed("fuzz_data_groups", "dg15.bin", with_selector(3, fptest::dg15_from_public_key(pki.ds_pss.key.get())));
+    write_seed("fuzz_data_groups", "tlv.bin", with_selector(4, dg2));
+
+    const std::map<int, std::vector<std::uint8_t>> groups{{1, dg1}, {2, dg2}};
+    write_seed("fuzz_sod", "rsa-pss.sod", as_string(fptest::make_sod(groups, pki.ds_pss)));
+    write_seed("fuzz_sod", "ecdsa-p256.sod", as_string(fptest::make_sod(groups, pki.ds_p256)));
+    write_seed("fuzz_master_list", "list.ml", as_string(fptest::make_master_list({pki.csca_rsa.cert}, pki.ml_signer)));
+
+    write_seed("fuzz_portrait", "portrait.jpg", with_selector(0, jpeg));
+    if (!jp2.empty()) write_seed("fuzz_portrait", "portrait.jp2", with_selector(1, jp2));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -216,6 +269,7 @@ int main(int argc, char** argv) {
         template_seeds();
         request_body_seeds();
         json_seeds();
+        document_seeds(argc == 3 ? fs::path(argv[2]) : fs::path());
     } catch (const std::exception& e) {
         std::cerr << "fuzz_make_seeds: " << e.what() << "\n";
         return 1;

@@ -2,7 +2,8 @@
 # fuzz.sh TARGET SECONDS — builds (when needed) and runs one libFuzzer target of fuzz/ for SECONDS,
 # starting from seeds made from the tests' material (fuzz/make_seeds.cpp); `all` runs every target
 # in turn, SECONDS each.
-#   TARGET: image | template | request_body | consent | config (fuzz_ prefix optional) | all
+#   TARGET: image | template | request_body | consent | config | mrz | data_groups | sod | master_list
+#           | portrait (fuzz_ prefix optional) | all
 # Under $FACEPROOF_ASAN_BUILD (default build-asan, the clang ASan+UBSan build of build_sanitized.sh):
 #   fuzz-corpus/fuzz_<target>/    the seeds (rewritten each run) and every input the fuzzer found new
 #                                 coverage with (kept, so the next run starts where this one ended)
@@ -14,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${FACEPROOF_ASAN_BUILD:-build-asan}
-ALL_TARGETS=(image template request_body consent config)
+ALL_TARGETS=(image template request_body consent config mrz data_groups sod master_list portrait)
 
 usage() { echo "usage: scripts/fuzz.sh {$(IFS="|"; echo "${ALL_TARGETS[*]}")|all} SECONDS" >&2; exit 2; }
 [[ $# -eq 2 && "$2" =~ ^[0-9]+$ && "$2" -gt 0 ]] || usage
@@ -29,7 +30,8 @@ fi
 
 # Longest input per target: room for the seeds (small images and requests of a few KiB) and some
 # growth, short enough to keep executions fast. Dictionaries are the committed fuzz/*.dict.
-declare -A MAX_LEN=([image]=65536 [template]=4096 [request_body]=65536 [consent]=4096 [config]=4096)
+declare -A MAX_LEN=([image]=65536 [template]=4096 [request_body]=65536 [consent]=4096 [config]=4096
+                   [mrz]=512 [data_groups]=65536 [sod]=16384 [master_list]=16384 [portrait]=65536)
 declare -A DICT=([image]=image.dict [request_body]=http.dict [consent]=json.dict [config]=json.dict)
 
 build_targets=(fuzz_make_seeds)
