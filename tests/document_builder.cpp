@@ -172,6 +172,26 @@ Bytes read_file(const std::string& path) {
     return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+std::vector<std::string> td3_mrz(const std::string& document_number, const std::string& names,
+                                 const std::string& expiry) {
+    const auto check_digit = [](const std::string& field) {
+        static const int weights[] = {7, 3, 1};
+        int sum = 0;
+        for (std::size_t i = 0; i < field.size(); ++i) {
+            const char c = field[i];
+            sum += (c == '<' ? 0 : (c >= 'A' && c <= 'Z') ? c - 'A' + 10 : c - '0') * weights[i % 3];
+        }
+        return static_cast<char>('0' + sum % 10);
+    };
+    const std::string birth = "740812", personal = "ZE184226B<<<<<";
+    const std::string head = document_number + check_digit(document_number) + "UTO" + birth + check_digit(birth) + "F" +
+                             expiry + check_digit(expiry) + personal + check_digit(personal);
+    const std::string composite = head.substr(0, 10) + head.substr(13, 7) + head.substr(21, 22);
+    std::string line1 = "P<UTO" + names;
+    line1.resize(44, '<');
+    return {line1, head + check_digit(composite)};
+}
+
 Bytes dg1_from_mrz(const std::vector<std::string>& lines) {
     std::string text;
     for (const std::string& line : lines) text += line;

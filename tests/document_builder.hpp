@@ -30,6 +30,12 @@ Bytes read_file(const std::string& path);
 
 // ---- DG1 -------------------------------------------------------------------------------------
 
+// A TD3 MRZ (passport of Utopia, holder born 1974-08-12, sex F) for document_number (9 characters),
+// names ("SURNAME<<GIVEN<NAMES") and expiry (YYMMDD), its check digits computed here from Doc 9303
+// part 3 (7-3-1), not by the parser under test.
+std::vector<std::string> td3_mrz(const std::string& document_number, const std::string& names = "ERIKSSON<<ANNA<MARIA",
+                                 const std::string& expiry = "340415");
+
 // 61 { 5F1F MRZ } with the lines concatenated as the chip stores them.
 Bytes dg1_from_mrz(const std::vector<std::string>& lines);
 

@@ -17,6 +17,8 @@
 #include "faceproof/engine.hpp"
 #include "faceproof/server.hpp"
 #include "server/admission.hpp"
+#include "document_builder.hpp"
+#include "document_pki.hpp"
 #include "test_server_support.hpp"
 #include "test_support.hpp"
 
@@ -121,9 +123,13 @@ using fptest::RunningServer;
 class ServerTest : public fptest::ModelTest<ServerTest> {
 public:
     static void set_up_suite() {
+        // The CSCA trust store of document checks, from the PKI made at test time.
+        trust_dir_ = new fptest::TempDir("faceproof-server-trust");
+        fptest::write_pki_file(trust_dir_->path() / "csca.pem", fptest::pem_of(fptest::document_pki().csca_rsa.cert.get()));
         fp::ServerConfig config;
         config.workers = 2;
         config.max_body_bytes = 8u << 20;
+        config.trust_store = trust_dir_->path();
         server_ = new RunningServer(config);
         operator_key_ = server_->key("acme", fp::ApiRole::operator_role);
         admin_key_ = server_->key("acme", fp::ApiRole::admin);
@@ -133,7 +139,13 @@ public:
             const cv::Mat crop = fptest::crop(photo, fptest::grow_box(faces[i].box, 0.6, photo.size()));
             faces_.push_back(jpeg(crop));
             seconds_.push_back(jpeg(fptest::degraded_copy(crop)));
+            const auto bytes = jpeg(crop);
+            portraits_.push_back(fptest::dg2_from_image(std::vector<std::uint8_t>(bytes.begin(), bytes.end()), "jpeg",
+                                                        static_cast<std::uint16_t>(crop.cols),
+                                                        static_cast<std::uint16_t>(crop.rows), fptest::Encoding::iso19794_5));
         }
+        dg1_ = fptest::dg1_from_mrz(fptest::td3_mrz("AB1234567", "HOLDER<<ANNA"));
+        sod_ = fptest::make_sod({{1, dg1_}, {2, portraits_[0]}}, fptest::document_pki().ds_pss);
         auto c = server_->client();
         const auto r = c.Get("/v1/openapi.json");
         openapi_ = new OpenApi(json::parse(r ? r->body : "{}"));
@@ -141,6 +153,7 @@ public:
     static void TearDownTestSuite() {
         delete server_;
         delete openapi_;
+        delete trust_dir_;
         server_ = nullptr;
         openapi_ = nullptr;
     }
@@ -189,6 +202,11 @@ protected:
     static inline RunningServer* server_ = nullptr;
     static inline OpenApi* openapi_ = nullptr;
     static inline std::vector<std::string> faces_, seconds_;
+    // A chip document of person 0 (EF.SOD over DG1 and portraits_[0]); portraits_[1] is person 1's DG2.
+    static inline fptest::TempDir* trust_dir_ = nullptr;
+    static inline std::vector<std::uint8_t> dg1_, sod_;
+    static inline std::vector<std::vector<std::uint8_t>> portraits_;
+    static std::string text(const std::vector<std::uint8_t>& bytes) { return std::string(bytes.begin(), bytes.end()); }
 };
 
 TEST_F(ServerTest, HealthReadinessMetricsAndTheOpenApiDocument) {
@@ -200,6 +218,7 @@ TEST_F(ServerTest, HealthReadinessMetricsAndTheOpenApiDocument) {
         for (const auto& [method, _] : ops.items())
             if (method != "parameters") documented.insert(method + " " + path);
     const std::set<std::string> served{"post /v1/verify", "post /v1/detect", "post /v1/quality", "post /v1/liveness",
+                                       "post /v1/documents/check",
                                        "post /v1/subjects", "get /v1/subjects/{ref}", "delete /v1/subjects/{ref}",
                                        "post /v1/subjects/{ref}/templates", "post /v1/search", "get /v1/audit",
                                        "get /v1/openapi.json", "get /healthz", "get /readyz", "get /metrics"};
@@ -386,6 +405,72 @@ TEST(ServerAdmission, RateLimiterWindows) {
     EXPECT_EQ(limiter.admit("k", t0 + seconds(1)), 0);
     EXPECT_GT(limiter.admit("k", t0 + seconds(2)), 0);
     EXPECT_EQ(limiter.admit("k", t0 + seconds(61)), 0);
+}
+
+// --- documents (ICAO 9303 chip files) ---------------------------------------------------------------
+
+TEST_F(ServerTest, DocumentCheckValidTamperedAndMalformed) {
+    const auto genuine = form({{"sod", text(sod_)}, {"dg1", text(dg1_)}, {"dg2", text(portraits_[0])}});
+    const auto [status, j] = call("POST", "/v1/documents/check", "/v1/documents/check", auth(operator_key_), &genuine);
+    ASSERT_EQ(status, 200) << j.dump();
+    EXPECT_EQ(j["status"], "valid") << j.dump();
+    EXPECT_EQ(j["checks"]["chain"], "valid");
+    EXPECT_EQ(j["mrz"]["primary_identifier"], "HOLDER");
+
+    const auto swapped = form({{"sod", text(sod_)}, {"dg1", text(dg1_)}, {"dg2", text(portraits_[1])}});
+    const auto [status2, j2] = call("POST", "/v1/documents/check", "/v1/documents/check", auth(operator_key_), &swapped);
+    ASSERT_EQ(status2, 200) << j2.dump();
+    EXPECT_EQ(j2["status"], "invalid");
+    EXPECT_EQ(j2["reasons"], json::array({"DG2_HASH_MISMATCH"}));
+
+    // JSON base64 fields, the SOD cut in half: no decision, 422 naming the file.
+    const std::string body = json{{"sod", base64(text(sod_).substr(0, sod_.size() / 2))},
+                                  {"dg1", base64(text(dg1_))},
+                                  {"dg2", base64(text(portraits_[0]))}}
+                                 .dump();
+    const auto [status3, j3] = call("POST", "/v1/documents/check", "/v1/documents/check", auth(operator_key_), nullptr,
+                                    body, "application/json");
+    EXPECT_EQ(status3, 422) << j3.dump();
+    EXPECT_EQ(j3["error"]["code"], "document_malformed");
+    EXPECT_NE(j3["error"]["message"].get<std::string>().find("EF.SOD"), std::string::npos) << j3.dump();
+
+    const auto missing = form({{"sod", text(sod_)}, {"dg1", text(dg1_)}});
+    EXPECT_EQ(call("POST", "/v1/documents/check", "/v1/documents/check", auth(operator_key_), &missing).first, 400);
+
+    // Audited without the number or the name, with a keyed pseudonym of the number.
+    auto c = server_->client();
+    const auto audit = c.Get("/v1/audit?limit=1000", auth(admin_key_));
+    ASSERT_TRUE(audit);
+    EXPECT_EQ(audit->body.find("AB1234567"), std::string::npos);
+    EXPECT_EQ(audit->body.find("HOLDER"), std::string::npos);
+    bool found = false;
+    const json entries = json::parse(audit->body)["entries"];
+    for (const auto& e : entries)
+        if (e["action"] == "document_check" && e["outcome"] == "valid") {
+            found = true;
+            EXPECT_EQ(e["details"]["document_number_pseudonym"].get<std::string>().size(), 64u) << e.dump();
+        }
+    EXPECT_TRUE(found) << audit->body;
+}
+
+TEST_F(ServerTest, VerifyAgainstADocumentPortrait) {
+    const auto holder = form({{"sod", text(sod_)}, {"dg1", text(dg1_)}, {"dg2", text(portraits_[0])}, {"probe", seconds_[0]}},
+                             {{"require_liveness", "false"}});
+    const auto [status, j] = call("POST", "/v1/verify", "/v1/verify", auth(operator_key_), &holder);
+    ASSERT_EQ(status, 200) << j.dump();
+    EXPECT_TRUE(j["accepted"]) << j.dump();
+    EXPECT_EQ(j["document"]["status"], "valid");
+
+    const auto other = form({{"sod", text(sod_)}, {"dg1", text(dg1_)}, {"dg2", text(portraits_[0])}, {"probe", seconds_[1]}},
+                            {{"require_liveness", "false"}});
+    const auto [status2, j2] = call("POST", "/v1/verify", "/v1/verify", auth(operator_key_), &other);
+    ASSERT_EQ(status2, 200) << j2.dump();
+    EXPECT_FALSE(j2["accepted"]);
+    EXPECT_EQ(j2["reasons"], json::array({"NO_MATCH"}));
+
+    const auto both = form({{"reference", faces_[0]}, {"sod", text(sod_)}, {"dg1", text(dg1_)}, {"dg2", text(portraits_[0])},
+                            {"probe", seconds_[0]}});
+    EXPECT_EQ(call("POST", "/v1/verify", "/v1/verify", auth(operator_key_), &both).first, 400);
 }
 
 }  // namespace

@@ -21,27 +21,6 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-char check_digit(const std::string& field) {
-    static const int weights[] = {7, 3, 1};
-    int sum = 0;
-    for (std::size_t i = 0; i < field.size(); ++i) {
-        const char c = field[i];
-        sum += (c == '<' ? 0 : (c >= 'A' && c <= 'Z') ? c - 'A' + 10 : c - '0') * weights[i % 3];
-    }
-    return static_cast<char>('0' + sum % 10);
-}
-
-// A TD3 MRZ for document `number`, expiring 2034-04-15, check digits computed here.
-std::vector<std::string> mrz_for(const std::string& number) {
-    const std::string birth = "740812", expiry = "340415", personal = "<<<<<<<<<<<<<<";
-    const std::string head = number + check_digit(number) + "UTO" + birth + check_digit(birth) + "F" + expiry +
-                             check_digit(expiry) + personal + '<';
-    const std::string composite = head.substr(0, 10) + head.substr(13, 7) + head.substr(21, 22);
-    std::string line1 = "P<UTOHOLDER<<ANNA";
-    line1.resize(44, '<');
-    return {line1, head + check_digit(composite)};
-}
-
 std::vector<std::uint8_t> jpeg_bytes(const cv::Mat& image) {
     std::vector<std::uint8_t> bytes;
     cv::imencode(".jpg", image, bytes, {cv::IMWRITE_JPEG_QUALITY, 90});
@@ -77,7 +56,7 @@ protected:
             return fptest::dg2_from_image(jpeg_bytes(image), "jpeg", static_cast<std::uint16_t>(image.cols),
                                           static_cast<std::uint16_t>(image.rows), fptest::Encoding::iso19794_5);
         };
-        const auto dg1 = fptest::dg1_from_mrz(mrz_for("AB1234567"));
+        const auto dg1 = fptest::dg1_from_mrz(fptest::td3_mrz("AB1234567", "HOLDER<<ANNA"));
         const auto dg2 = dg2_of(portrait);
         const auto signed_dg2 = signed_portrait ? dg2_of(*signed_portrait) : dg2;
         const fs::path dir = dir_.path() / name;

@@ -84,7 +84,8 @@ public:
 // quality and liveness pass.
 // throws: as IdentityVerifier::check; image_unreadable / image_too_large naming "chip portrait".
 ProofingResult verify_document_holder(IdentityVerifier& verifier, DocumentCheck document,
-                                      const std::vector<cv::Mat>& probe_frames, const ProofingOptions& options);
+                                      const std::vector<cv::Mat>& probe_frames, const ProofingOptions& options,
+                                      const ImageLimits& portrait_limits = {});
 
 // Decodes (within limits), analyses and assesses one image file's bytes: an analysed face for the
 // registry (Capture). throws: Error{image_unreadable | image_too_large} for bad bytes; no face is not
@@ -98,5 +99,9 @@ Capture analyse_capture(Engine& engine, const QualityAssessor& quality, std::spa
 // registry's keyed pseudonym (null when the registry has no data key), never in clear.
 AuditEntry record_verification(Registry& registry, const std::string& actor, const std::string& tenant,
                                const std::string& subject, const ProofingResult& result);
+// The one way a document check alone is audited: "document_check", outcome = the status, details
+// as the "document" of a verification (no number, name or portrait in clear).
+AuditEntry record_document_check(Registry& registry, const std::string& actor, const std::string& tenant,
+                                 const DocumentCheck& check);
 
 }  // namespace faceproof

@@ -63,6 +63,9 @@ struct ServerConfig {
     int key_lockout_window_s = 600;
     int key_lockout_s = 900;
     bool retain_images = false;              // keep enrolment images (sealed); off unless asked
+    // CSCA trust store of document checks (POST /v1/documents/check, documents in /v1/verify): a
+    // file or directory of CSCA certificates, master lists and CRLs; without it those are refused.
+    std::optional<std::filesystem::path> trust_store;
     double sync_interval_s = 0.25;           // how often the change feed is read (several nodes)
     // PostgreSQL only: deletions through the API are compacted away (VACUUM FULL, which locks the
     // tables while it runs) this long after the first of them, once for all made meanwhile.

@@ -52,6 +52,7 @@ void register_serve(CLI::App& app, Context& context) {
         std::optional<std::filesystem::path> key_file;
         std::optional<int> workers, queue, rate_limit;
         bool retain_images = false;
+        std::optional<std::filesystem::path> trust;
     };
     auto args = std::make_shared<Args>();
     auto* cmd = app.add_subcommand("serve", "HTTP service: REST API v1, the web capture page at /, /healthz, "
@@ -68,6 +69,8 @@ void register_serve(CLI::App& app, Context& context) {
     cmd->add_option("--rate-limit", args->rate_limit, "Requests per minute per API key (default 600; 0 = off)")
         ->check(CLI::Range(0, 1000000));
     cmd->add_flag("--retain-images", args->retain_images, "Keep enrolment images, encrypted (off by default)");
+    cmd->add_option("--trust", args->trust,
+                    "CSCA trust store for document checks: CSCA certificates (PEM/DER), master lists (.ml), CRLs");
     cmd->callback([&context, args] {
         context.action = [&context, args] {
             ServerConfig config = args->config ? ServerConfig::from_file(*args->config) : ServerConfig{};
@@ -79,6 +82,7 @@ void register_serve(CLI::App& app, Context& context) {
             if (args->queue) config.queue = *args->queue;
             if (args->rate_limit) config.rate_limit_per_minute = *args->rate_limit;
             if (args->retain_images) config.retain_images = true;
+            if (args->trust) config.trust_store = args->trust;
             // The server makes its store when there is none; opened here first so that the command
             // says so, as every command that creates a store does.
             open_store(Store::resolve_url(config.db), StoreOpening::create_if_missing).reset();

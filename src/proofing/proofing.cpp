@@ -4,6 +4,7 @@
 #include "document/portrait.hpp"
 #include "faceproof/error.hpp"
 #include "faceproof/proofing.hpp"
+#include "report/document_json.hpp"
 #include "report/proofing_json.hpp"
 
 namespace faceproof {
@@ -107,8 +108,9 @@ Capture analyse_capture(Engine& engine, const QualityAssessor& quality, std::spa
 }
 
 ProofingResult verify_document_holder(IdentityVerifier& verifier, DocumentCheck document,
-                                      const std::vector<cv::Mat>& probe_frames, const ProofingOptions& options) {
-    const cv::Mat portrait = decode_portrait(document.portrait);
+                                      const std::vector<cv::Mat>& probe_frames, const ProofingOptions& options,
+                                      const ImageLimits& portrait_limits) {
+    const cv::Mat portrait = decode_portrait(document.portrait, portrait_limits);
     ProofingResult result = verifier.check(portrait, probe_frames, options);
     for (const auto& reason : document.reasons) add_reason(result.reasons, reason);
     if (document.status != DocumentStatus::valid && document.reasons.empty())
@@ -118,15 +120,29 @@ ProofingResult verify_document_holder(IdentityVerifier& verifier, DocumentCheck 
     return result;
 }
 
+namespace {
+
+// The document number as the registry's keyed pseudonym (null without a data key), never in clear.
+nlohmann::json document_number_pseudonym(const Registry& registry, const std::string& tenant, const Mrz& mrz) {
+    const auto pseudonym = registry.pseudonym(tenant, "document-number", mrz.issuing_state + ":" + mrz.document_number);
+    return pseudonym ? nlohmann::json(*pseudonym) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
 AuditEntry record_verification(Registry& registry, const std::string& actor, const std::string& tenant,
                                const std::string& subject, const ProofingResult& result) {
     nlohmann::json details = proofing_audit_details(result);
-    if (result.document) {
-        const Mrz& mrz = result.document->mrz;
-        const auto pseudonym = registry.pseudonym(tenant, "document-number", mrz.issuing_state + ":" + mrz.document_number);
-        details["document"]["document_number_pseudonym"] = pseudonym ? nlohmann::json(*pseudonym) : nlohmann::json(nullptr);
-    }
+    if (result.document)
+        details["document"]["document_number_pseudonym"] = document_number_pseudonym(registry, tenant, result.document->mrz);
     return registry.record(actor, tenant, "verify", subject, result.accepted ? "match" : "no_match", details);
+}
+
+AuditEntry record_document_check(Registry& registry, const std::string& actor, const std::string& tenant,
+                                 const DocumentCheck& check) {
+    nlohmann::json details = document_audit_details(check);
+    details["document_number_pseudonym"] = document_number_pseudonym(registry, tenant, check.mrz);
+    return registry.record(actor, tenant, "document_check", "", std::string(to_string(check.status)), details);
 }
 
 }  // namespace faceproof

@@ -63,6 +63,13 @@ nlohmann::json id_number_json(const CitizenIdNumber& number) {
             {"reasons", number.reasons}};
 }
 
+nlohmann::json document_audit_details(const DocumentCheck& check) {
+    return {{"status", to_string(check.status)},
+            {"reasons", check.reasons},
+            {"document_code", check.mrz.document_code},
+            {"issuing_state", check.mrz.issuing_state}};
+}
+
 nlohmann::json document_check_json(const DocumentCheck& check) {
     return {{"status", to_string(check.status)},
             {"checks",

@@ -32,6 +32,9 @@ namespace faceproof {
 nlohmann::json mrz_json(const Mrz& mrz, const MrzDateChecks& dates);
 nlohmann::json id_number_json(const CitizenIdNumber& number);
 nlohmann::json document_check_json(const DocumentCheck& check);
+// What the audit trail keeps of a document decision: {"status", "reasons", "document_code",
+// "issuing_state"} — no document number, name or portrait (the caller adds a keyed pseudonym).
+nlohmann::json document_audit_details(const DocumentCheck& check);
 
 // What passive authentication cannot tell, said wherever a document decision is shown.
 inline constexpr const char* kCloneNote =

@@ -47,11 +47,7 @@ nlohmann::json proofing_audit_details(const ProofingResult& r) {
             {"checks_required", r.checks_required},
             {"reasons", r.reasons},
             // No document number, name or portrait: the audit log holds no personal data in clear.
-            {"document", r.document ? nlohmann::json{{"status", to_string(r.document->status)},
-                                                    {"reasons", r.document->reasons},
-                                                    {"document_code", r.document->mrz.document_code},
-                                                    {"issuing_state", r.document->mrz.issuing_state}}
-                                    : nlohmann::json(nullptr)}};
+            {"document", r.document ? document_audit_details(*r.document) : nlohmann::json(nullptr)}};
 }
 
 }  // namespace faceproof

@@ -6,6 +6,7 @@
 #include "faceproof/quality.hpp"
 #include "report/json_report.hpp"
 #include "report/liveness_json.hpp"
+#include "report/document_json.hpp"
 #include "report/proofing_json.hpp"
 #include "report/quality_json.hpp"
 #include "server/request_images.hpp"
@@ -22,7 +23,45 @@ void add_timings(StageTimings& total, const StageTimings& t) {
 
 ProofingService::ProofingService(const ServerConfig& config, Workers& workers, Registry& registry,
                                  LivenessLockout& lockout, Metrics& metrics)
-    : config_(config), workers_(workers), registry_(registry), lockout_(lockout), metrics_(metrics) {}
+    : config_(config),
+      workers_(workers),
+      registry_(registry),
+      lockout_(lockout),
+      metrics_(metrics),
+      trust_store_(config.trust_store ? load_trust_store(*config.trust_store) : nullptr) {}
+
+DocumentCheck ProofingService::document_of(const RequestBody& body) const {
+    if (!trust_store_)
+        throw Error(ErrorCode::invalid_argument,
+                    "this server checks no documents: it was started without a trust store (serve --trust PATH, or "
+                    "trust_store in the config)");
+    // Each file counted and bounded before it is read: a chip file is a few KiB (DG2 up to ~100 KiB).
+    const auto file = [&](const char* name, bool required) -> std::optional<std::vector<std::uint8_t>> {
+        const std::size_t count = body.image_count(name);
+        if (count == 0 && !required) return std::nullopt;
+        if (count != 1)
+            throw Error(ErrorCode::invalid_argument, std::string("document field \"") + name + "\": expected one file, got " +
+                                                         std::to_string(count));
+        const auto bytes = body.images(name).front();
+        if (bytes.size() > kMaxDocumentFileBytes)
+            throw Error(ErrorCode::image_too_large, std::string("document field \"") + name + "\": " +
+                                                        std::to_string(bytes.size()) + " bytes, more than a chip file");
+        return std::vector<std::uint8_t>(bytes.begin(), bytes.end());
+    };
+    DocumentBundle bundle;
+    bundle.sod = *file("sod", true);
+    bundle.dg1 = *file("dg1", true);
+    bundle.dg2 = *file("dg2", true);
+    bundle.dg14 = file("dg14", false);
+    bundle.dg15 = file("dg15", false);
+    return faceproof::check_document(bundle, *trust_store_, std::chrono::system_clock::now());
+}
+
+Reply ProofingService::check_document(const ApiPrincipal& p, const RequestBody& body) {
+    const DocumentCheck check = document_of(body);
+    record_document_check(registry_, p.actor(), p.tenant, check);
+    return {200, document_check_json(check)};
+}
 
 void ProofingService::check_lockout(const ApiPrincipal& p, const std::string& subject) {
     if (const int wait = lockout_.locked_for(p.key_id, p.tenant, subject))
@@ -33,7 +72,13 @@ void ProofingService::check_lockout(const ApiPrincipal& p, const std::string& su
 }
 
 Reply ProofingService::verify(const ApiPrincipal& p, const RequestBody& body) {
-    const auto reference = field_images(body, "reference", 1, 1);
+    // A chip document (sod, dg1, dg2) instead of a reference photo: its portrait is the reference.
+    const bool with_document = body.image_count("sod") > 0 || body.image_count("dg2") > 0;
+    if (with_document && body.image_count("reference") > 0)
+        throw Error(ErrorCode::invalid_argument, "give either a reference image or the document's chip files, not both");
+    std::optional<DocumentCheck> document;
+    if (with_document) document = document_of(body);
+    const auto reference = with_document ? std::vector<PendingImage>{} : field_images(body, "reference", 1, 1);
     const auto probes = field_images(body, "probe", 1, 16);
     ProofingOptions options;
     options.fmr = body.number("fmr").value_or(kDefaultFmr);
@@ -48,10 +93,14 @@ Reply ProofingService::verify(const ApiPrincipal& p, const RequestBody& body) {
     ProofingResult r;
     {
         auto worker = workers_.lease();
-        const cv::Mat reference_image = decode(reference.front(), config_.image_limits);
         std::vector<cv::Mat> probe_images;
         for (const auto& probe : probes) probe_images.push_back(decode(probe, config_.image_limits));
-        r = (*worker)->check(reference_image, probe_images, options);
+        if (document) {
+            r = verify_document_holder(**worker, std::move(*document), probe_images, options, config_.image_limits);
+        } else {
+            const cv::Mat reference_image = decode(reference.front(), config_.image_limits);
+            r = (*worker)->check(reference_image, probe_images, options);
+        }
     }
     StageTimings stages;
     add_timings(stages, r.match.reference.timings());

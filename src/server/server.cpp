@@ -237,6 +237,8 @@ private:
               [&, body](const auto& req, const ApiPrincipal* p) { return proofing_.quality(*p, body(req)); });
         route("POST", "/v1/liveness", "/v1/liveness", Access::key,
               [&, body](const auto& req, const ApiPrincipal* p) { return proofing_.liveness(*p, body(req)); });
+        route("POST", "/v1/documents/check", "/v1/documents/check", Access::key,
+              [&, body](const auto& req, const ApiPrincipal* p) { return proofing_.check_document(*p, body(req)); });
         route("POST", "/v1/subjects", "/v1/subjects", Access::key,
               [&, body](const auto& req, const ApiPrincipal* p) { return registry_service_.enrol(*p, body(req)); });
         route("POST", R"(/v1/subjects/([^/]+)/templates)", "/v1/subjects/{ref}/templates", Access::key,

@@ -64,7 +64,8 @@ ServerConfig ServerConfig::from_json_text(const std::string& text, const std::st
                                   "header_timeout_s", "body_min_rate_bytes_per_s", "keep_alive_s",
                                   "max_inflight_body_bytes", "rate_limit_per_minute", "lockout_failures",
                                   "lockout_window_s", "lockout_s", "key_lockout_failures", "key_lockout_window_s",
-                                  "key_lockout_s", "retain_images", "sync_interval_s", "compaction_delay_s"};
+                                  "key_lockout_s", "retain_images", "sync_interval_s", "compaction_delay_s",
+                                  "trust_store"};
     for (const auto& [key, _] : j.items())
         if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
             throw Error(ErrorCode::invalid_argument, origin + ": unknown setting \"" + key + "\"");
@@ -81,6 +82,7 @@ ServerConfig ServerConfig::from_json_text(const std::string& text, const std::st
     };
     take_path("key_file", c.key_file);
     take_path("models_dir", c.models_dir);
+    take_path("trust_store", c.trust_store);
     take(j, "workers", c.workers);
     take(j, "queue", c.queue);
     take(j, "max_body_bytes", c.max_body_bytes);
