@@ -3,30 +3,13 @@
 #include <cstdio>
 
 #include "faceproof/error.hpp"
+#include "util/ascii.hpp"
 
 namespace faceproof {
 
 namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-std::string_view trim(std::string_view s) {
-    auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-    while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-    while (!s.empty() && blank(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-std::string describe_char(char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    char buffer[32];
-    if (byte >= 0x20 && byte < 0x7f) {
-        std::snprintf(buffer, sizeof buffer, "'%c'", c);
-    } else {
-        std::snprintf(buffer, sizeof buffer, "byte 0x%02X", static_cast<unsigned>(byte));
-    }
-    return buffer;
-}
 
 [[noreturn]] void malformed(const std::string& message) {
     throw Error(ErrorCode::document_malformed, "citizen ID number: " + message);
@@ -58,7 +41,7 @@ char citizen_id_check_character(std::string_view digits17) {
 
 CitizenIdNumber check_citizen_id_number(std::string_view text, std::chrono::sys_days today) {
     using namespace std::chrono;
-    const std::string_view trimmed = trim(text);
+    const std::string_view trimmed = trim_blanks(text);
     if (trimmed.size() != 18) {
         malformed("has length " + std::to_string(trimmed.size()) +
                   " (bytes); expected 18 characters: 17 digits and a check character");

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "faceproof/error.hpp"
+#include "util/ascii.hpp"
 
 namespace faceproof {
 
@@ -25,26 +26,8 @@ int char_value(char c) {
     return 0;  // '<'
 }
 
-std::string_view trim(std::string_view s) {
-    auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-    while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-    while (!s.empty() && blank(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-std::string describe_char(char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    char buffer[32];
-    if (byte >= 0x20 && byte < 0x7f) {
-        std::snprintf(buffer, sizeof buffer, "'%c'", c);
-    } else {
-        std::snprintf(buffer, sizeof buffer, "byte 0x%02X", static_cast<unsigned>(byte));
-    }
-    return buffer;
-}
-
 std::string normalise_line(std::string_view raw, std::size_t line_number) {
-    const std::string_view trimmed = trim(raw);
+    const std::string_view trimmed = trim_blanks(raw);
     std::string line;
     line.reserve(trimmed.size());
     for (std::size_t i = 0; i < trimmed.size(); ++i) {
@@ -310,7 +293,7 @@ Mrz parse_mrz_text(std::string_view text) {
     std::size_t count = 0;
     while (true) {
         const std::size_t end = text.find('\n');
-        const std::string_view line = trim(text.substr(0, end));
+        const std::string_view line = trim_blanks(text.substr(0, end));
         if (!line.empty()) {
             ++count;
             if (count <= 3) lines.emplace_back(line);  // copy no more than an MRZ can hold
