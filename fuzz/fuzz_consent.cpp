@@ -1,4 +1,4 @@
-// libFuzzer target: consent records (consent_from_json, src/registry/registry_json.hpp), from the
+// libFuzzer target: consent records (consent_from_json, src/report/registry_json.hpp), from the
 // JSON text a client sends. A consent that parses must survive consent_json and parse again.
 #include <cstddef>
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "faceproof/error.hpp"
-#include "registry/registry_json.hpp"
+#include "report/registry_json.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const auto json = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
