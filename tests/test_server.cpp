@@ -473,4 +473,19 @@ TEST_F(ServerTest, VerifyAgainstADocumentPortrait) {
     EXPECT_EQ(call("POST", "/v1/verify", "/v1/verify", auth(operator_key_), &both).first, 400);
 }
 
+TEST_F(ServerTest, DocumentsNeedATrustStore) {
+    fp::ServerConfig config;  // no trust_store
+    config.workers = 1;
+    RunningServer bare(config);
+    const std::string key = bare.key("acme", fp::ApiRole::operator_role);
+    auto c = bare.client();
+    const auto files = form({{"sod", text(sod_)}, {"dg1", text(dg1_)}, {"dg2", text(portraits_[0])}, {"probe", seconds_[0]}});
+    for (const char* path : {"/v1/documents/check", "/v1/verify"}) {
+        const auto r = c.Post(path, auth(key), files);
+        ASSERT_TRUE(r) << path;
+        EXPECT_EQ(r->status, 400) << path << ": " << r->body;
+        EXPECT_NE(r->body.find("trust store"), std::string::npos) << r->body;
+    }
+}
+
 }  // namespace

@@ -58,7 +58,12 @@ DocumentCheck ProofingService::document_of(const RequestBody& body) const {
 }
 
 Reply ProofingService::check_document(const ApiPrincipal& p, const RequestBody& body) {
-    const DocumentCheck check = document_of(body);
+    // Under admission control like every route that parses and verifies untrusted bytes: a flood of
+    // documents queues for the workers (or gets 503) instead of taking the connection threads.
+    const DocumentCheck check = [&] {
+        auto worker = workers_.lease();
+        return document_of(body);
+    }();
     record_document_check(registry_, p.actor(), p.tenant, check);
     return {200, document_check_json(check)};
 }
@@ -76,8 +81,7 @@ Reply ProofingService::verify(const ApiPrincipal& p, const RequestBody& body) {
     const bool with_document = body.image_count("sod") > 0 || body.image_count("dg2") > 0;
     if (with_document && body.image_count("reference") > 0)
         throw Error(ErrorCode::invalid_argument, "give either a reference image or the document's chip files, not both");
-    std::optional<DocumentCheck> document;
-    if (with_document) document = document_of(body);
+    if (with_document && !trust_store_) (void)document_of(body);  // refused at once, before any decoding
     const auto reference = with_document ? std::vector<PendingImage>{} : field_images(body, "reference", 1, 1);
     const auto probes = field_images(body, "probe", 1, 16);
     ProofingOptions options;
@@ -93,6 +97,9 @@ Reply ProofingService::verify(const ApiPrincipal& p, const RequestBody& body) {
     ProofingResult r;
     {
         auto worker = workers_.lease();
+        // The document first: a bundle that does not parse costs no image decoding.
+        std::optional<DocumentCheck> document;
+        if (with_document) document = document_of(body);
         std::vector<cv::Mat> probe_images;
         for (const auto& probe : probes) probe_images.push_back(decode(probe, config_.image_limits));
         if (document) {
