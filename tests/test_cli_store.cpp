@@ -347,7 +347,10 @@ std::vector<std::pair<fp::Consent, std::string>> insane_consents() {
 }
 
 TEST(ConsentSanity, CheckRefusesAndAcceptsAtTheBounds) {
-    for (const auto& [consent, why] : insane_consents()) {
+    for (const auto& insane : insane_consents()) {
+        // Named copies, not a structured binding: clang 14 (the sanitizer build) cannot capture those.
+        const auto& consent = insane.first;
+        const auto& why = insane.second;
         const std::string msg =
             expect_error_code(ErrorCode::consent_invalid, [&] { fp::store_detail::check_consent(consent); });
         EXPECT_NE(msg.find(why), std::string::npos) << why << " in: " << msg;
@@ -385,7 +388,10 @@ TEST(ConsentSanity, JsonParsingAndBothStoresRefuseAlike) {
                                "options=-csearch_path%3D" + schema);
     }
     int n = 0;
-    for (const auto& [consent, why] : insane_consents()) {
+    for (const auto& insane : insane_consents()) {
+        // Named copies, not a structured binding: clang 14 (the sanitizer build) cannot capture those.
+        const auto& consent = insane.first;
+        const auto& why = insane.second;
         const std::string from_json =
             expect_error_code(ErrorCode::consent_invalid, [&] { fp::consent_from_json(fp::consent_json(consent)); });
         EXPECT_NE(from_json.find(why), std::string::npos) << why << " in: " << from_json;
@@ -468,7 +474,10 @@ TEST(ServerFiles, OwnerOnlyStoreKeyAndDirectoryAndSaneConsent) {
         fp::create_api_key(*Store::open("sqlite:" + (data / "faceproof.db").string()), "acme", fp::ApiRole::operator_role).key;
     httplib::Client client("127.0.0.1", server->port());
     client.set_read_timeout(60);
-    for (const auto& [consent, why] : insane_consents()) {
+    for (const auto& insane : insane_consents()) {
+        // Named copies, not a structured binding: clang 14 (the sanitizer build) cannot capture those.
+        const auto& consent = insane.first;
+        const auto& why = insane.second;
         if (why.find("UTF-8") != std::string::npos) continue;  // a JSON form field cannot carry those bytes
         const httplib::MultipartFormDataItems form = {{"image", "not even an image", "a.jpg", "image/jpeg"},
                                                       {"subject", "cust-1", "", ""},

@@ -468,6 +468,16 @@ TEST_F(ServerTest, VerifyAgainstADocumentPortrait) {
     EXPECT_FALSE(j2["accepted"]);
     EXPECT_EQ(j2["reasons"], json::array({"NO_MATCH"}));
 
+    // A photo of the printed card with another person's portrait on it.
+    const auto card = form({{"sod", text(sod_)}, {"dg1", text(dg1_)}, {"dg2", text(portraits_[0])}, {"probe", seconds_[0]},
+                            {"card", faces_[1]}},
+                           {{"require_liveness", "false"}});
+    const auto [status3, j3] = call("POST", "/v1/verify", "/v1/verify", auth(operator_key_), &card);
+    ASSERT_EQ(status3, 200) << j3.dump();
+    EXPECT_FALSE(j3["accepted"]);
+    EXPECT_FALSE(j3["card"]["match"]);
+    EXPECT_EQ(j3["reasons"], json::array({"CARD_PORTRAIT_MISMATCH"}));
+
     const auto both = form({{"reference", faces_[0]}, {"sod", text(sod_)}, {"dg1", text(dg1_)}, {"dg2", text(portraits_[0])},
                             {"probe", seconds_[0]}});
     EXPECT_EQ(call("POST", "/v1/verify", "/v1/verify", auth(operator_key_), &both).first, 400);

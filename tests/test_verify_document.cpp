@@ -137,6 +137,29 @@ TEST_F(VerifyDocumentCli, UntrustedDocumentIsRefused) {
     EXPECT_EQ(j["reasons"], json::array({"CSCA_UNKNOWN"}));
 }
 
+TEST_F(VerifyDocumentCli, PrintedCardPortraitIsComparedWithTheChip) {
+    const fs::path bundle_dir = bundle("genuine", faces_[0], fptest::document_pki().ds_pss);
+    fptest::save_image(dir_.path() / "card-holder.jpg", fptest::jpeg_round_trip(faces_[0], 60));
+    fptest::save_image(dir_.path() / "card-other.jpg", fptest::jpeg_round_trip(faces_[1], 60));
+    const auto run = [&](const char* card) {
+        return fptest::run_cli({"verify", "--document", bundle_dir.string(), "--trust", trust_.string(),
+                                (dir_.path() / "holder-selfie.jpg").string(), "--card", (dir_.path() / card).string(),
+                                "--no-require-liveness", "--json", "--db=sqlite:" + (dir_.path() / "audit.db").string()});
+    };
+    const auto same = run("card-holder.jpg");
+    ASSERT_EQ(same.exit_code, 0) << fptest::describe(same);
+    EXPECT_TRUE(parse(same)["card"]["match"]);
+
+    // A genuine chip, but the card's printed portrait replaced by another person's.
+    const auto substituted = run("card-other.jpg");
+    EXPECT_EQ(substituted.exit_code, 1) << fptest::describe(substituted);
+    const json j = parse(substituted);
+    EXPECT_FALSE(j["card"]["match"]);
+    EXPECT_TRUE(j["face_match"]);
+    EXPECT_EQ(j["document"]["status"], "valid");
+    EXPECT_EQ(j["reasons"], json::array({"CARD_PORTRAIT_MISMATCH"}));
+}
+
 TEST_F(VerifyDocumentCli, DocumentOptionsNeedEachOther) {
     const auto r = fptest::run_cli({"verify", "--document", dir_.path().string(), (dir_.path() / "holder-selfie.jpg").string()});
     EXPECT_EQ(r.exit_code, 64) << fptest::describe(r);

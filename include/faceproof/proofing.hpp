@@ -52,6 +52,15 @@ struct ProbeAssessment {
     int best_frame = 0;                  // the frame used for matching
 };
 
+// The printed card's portrait (a photo of the card) against the chip portrait: a card whose printed
+// portrait was substituted shows here even when the chip is genuine.
+struct CardComparison {
+    double similarity = 0;
+    double threshold = 0;  // the verification's threshold (same FMR)
+    bool match = false;
+    FaceContext card;      // the card photo's most prominent face
+};
+
 struct ProofingResult {
     VerifyResult match;               // reference vs the probe's best frame
     QualityReport reference_quality;  // document profile
@@ -61,6 +70,8 @@ struct ProofingResult {
     std::vector<std::string> reasons;
     // Set when the reference is a chip document's portrait (verify_document_holder).
     std::optional<DocumentCheck> document;
+    // Set when a photo of the printed card was compared with the chip portrait (compare_card).
+    std::optional<CardComparison> card;
 };
 
 class IdentityVerifier {
@@ -86,6 +97,13 @@ public:
 ProofingResult verify_document_holder(IdentityVerifier& verifier, DocumentCheck document,
                                       const std::vector<cv::Mat>& probe_frames, const ProofingOptions& options,
                                       const ImageLimits& portrait_limits = {});
+
+// Compares the most prominent face of card_image (a photo of the printed card) with the reference
+// of result (the chip portrait) at the verification's threshold; a mismatch adds the reason
+// CARD_PORTRAIT_MISMATCH and refuses the decision.
+// requires: result came from verify_document_holder with this verifier.
+// throws:   no_face / image errors naming "card image".
+void compare_card(IdentityVerifier& verifier, ProofingResult& result, const cv::Mat& card_image);
 
 // Decodes (within limits), analyses and assesses one image file's bytes: an analysed face for the
 // registry (Capture). throws: Error{image_unreadable | image_too_large} for bad bytes; no face is not

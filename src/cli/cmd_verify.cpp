@@ -38,7 +38,7 @@ void print_side(std::ostream& out, const char* role, const FaceContext& a, const
 void register_verify(CLI::App& app, Context& context) {
     struct Args {
         std::vector<std::filesystem::path> images;  // REFERENCE PROBE..., or PROBE... with --document
-        std::optional<std::filesystem::path> document, trust;
+        std::optional<std::filesystem::path> document, trust, card;
         std::optional<std::string> now;
         double fmr = kDefaultFmr;
         bool require_liveness = true;
@@ -62,6 +62,10 @@ void register_verify(CLI::App& app, Context& context) {
     document->needs(trust);
     trust->needs(document);
     cmd->add_option("--now", args->now, "Decision time for --document (YYYY-MM-DD or RFC 3339; default: now)")
+        ->needs(document);
+    cmd->add_option("--card", args->card,
+                    "With --document: a photo of the printed card, whose portrait must match the chip portrait "
+                    "(a substituted printed portrait shows)")
         ->needs(document);
     cmd->add_option("--fmr", args->fmr, "Target false-match rate (calibrated: 1e-1 .. 1e-5)")
         ->default_val(kDefaultFmr)->check(CLI::Range(1e-9, 0.5));
@@ -105,6 +109,7 @@ void register_verify(CLI::App& app, Context& context) {
             for (std::size_t i = 0; i < probe_files.size(); ++i)
                 probes.push_back(load_as(probe_files[i], probe_files.size() == 1 ? std::string("probe image")
                                                                                  : "probe frame " + std::to_string(i + 1)));
+            const cv::Mat card = args->card ? load_as(*args->card, "card image") : cv::Mat();
             const double decode_ms =
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
             // No decision without its audit entry, so the store is opened before deciding (and after
@@ -121,6 +126,7 @@ void register_verify(CLI::App& app, Context& context) {
             ProofingResult r = document ? verify_document_holder(*verifier, std::move(*document), probes,
                                                                  {args->fmr, args->require_liveness})
                                         : verifier->check(reference, probes, {args->fmr, args->require_liveness});
+            if (!card.empty()) compare_card(*verifier, r, card);
             r.match.reference.timings()["decode"] = decode_ms;  // all images; verify_json adds the stages up
             record_verification(*registry, cli_actor(), args->store.tenant, "", r);
             print(context, proofing_json(r), [&](std::ostream& out) {
@@ -137,6 +143,10 @@ void register_verify(CLI::App& app, Context& context) {
                         << r.document->mrz.issuing_state << ", chain " << r.document->chain << ", portrait "
                         << r.document->portrait.format << " " << r.document->portrait.width << "x"
                         << r.document->portrait.height << " (the reference)\n";
+                if (r.card)
+                    out << "card      printed portrait " << (r.card->match ? "matches" : "DOES NOT MATCH")
+                        << " the chip portrait: similarity " << std::fixed << std::setprecision(4) << r.card->similarity
+                        << "\n";
                 print_side(out, "reference", r.match.reference, r.reference_quality);
                 print_side(out, "probe", r.match.probe, r.probe.quality[r.probe.best_frame]);
                 const LivenessReport& l = r.probe.liveness;

@@ -120,6 +120,16 @@ ProofingResult verify_document_holder(IdentityVerifier& verifier, DocumentCheck 
     return result;
 }
 
+void compare_card(IdentityVerifier& verifier, ProofingResult& result, const cv::Mat& card_image) {
+    CardComparison card{0, result.match.threshold, false,
+                        naming("card image", [&] { return verifier.engine().analyze(card_image); })};
+    card.similarity = similarity(card.card.face_template(), result.match.reference.face_template());
+    card.match = card.similarity >= card.threshold;
+    if (!card.match) add_reason(result.reasons, "CARD_PORTRAIT_MISMATCH");
+    result.accepted = result.reasons.empty();
+    result.card = std::move(card);
+}
+
 namespace {
 
 // The document number as the registry's keyed pseudonym (null without a data key), never in clear.

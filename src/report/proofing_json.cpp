@@ -32,6 +32,9 @@ nlohmann::json proofing_json(const ProofingResult& r) {
                     {"probe_frames", frames}};
     j["liveness"] = liveness_json(r.probe.liveness);
     if (r.document) j["document"] = document_check_json(*r.document);
+    if (r.card)
+        j["card"] = {{"similarity", r.card->similarity}, {"threshold", r.card->threshold}, {"match", r.card->match},
+                     {"face", face_json(r.card->card.face(), false)}};
     return j;
 }
 
@@ -47,7 +50,8 @@ nlohmann::json proofing_audit_details(const ProofingResult& r) {
             {"checks_required", r.checks_required},
             {"reasons", r.reasons},
             // No document number, name or portrait: the audit log holds no personal data in clear.
-            {"document", r.document ? document_audit_details(*r.document) : nlohmann::json(nullptr)}};
+            {"document", r.document ? document_audit_details(*r.document) : nlohmann::json(nullptr)},
+            {"card_similarity", r.card ? nlohmann::json(round_to(r.card->similarity, 4)) : nlohmann::json(nullptr)}};
 }
 
 }  // namespace faceproof

@@ -84,6 +84,10 @@ Reply ProofingService::verify(const ApiPrincipal& p, const RequestBody& body) {
     if (with_document && !trust_store_) (void)document_of(body);  // refused at once, before any decoding
     const auto reference = with_document ? std::vector<PendingImage>{} : field_images(body, "reference", 1, 1);
     const auto probes = field_images(body, "probe", 1, 16);
+    // A photo of the printed card, compared with the chip portrait (documents only).
+    const auto card = field_images(body, "card", 0, 1);
+    if (!card.empty() && !with_document)
+        throw Error(ErrorCode::invalid_argument, "\"card\" is compared with a chip portrait: give sod, dg1, dg2 too");
     ProofingOptions options;
     options.fmr = body.number("fmr").value_or(kDefaultFmr);
     options.require_liveness = body.flag("require_liveness").value_or(true);
@@ -93,6 +97,7 @@ Reply ProofingService::verify(const ApiPrincipal& p, const RequestBody& body) {
     check_lockout(p, subject);
     std::vector<PendingImage> all = reference;
     all.insert(all.end(), probes.begin(), probes.end());
+    all.insert(all.end(), card.begin(), card.end());
     check_decoding_budget(all, config_.image_limits, config_.max_request_decoded_bytes);
     ProofingResult r;
     {
@@ -104,6 +109,7 @@ Reply ProofingService::verify(const ApiPrincipal& p, const RequestBody& body) {
         for (const auto& probe : probes) probe_images.push_back(decode(probe, config_.image_limits));
         if (document) {
             r = verify_document_holder(**worker, std::move(*document), probe_images, options, config_.image_limits);
+            if (!card.empty()) compare_card(**worker, r, decode(card.front(), config_.image_limits));
         } else {
             const cv::Mat reference_image = decode(reference.front(), config_.image_limits);
             r = (*worker)->check(reference_image, probe_images, options);
