@@ -53,7 +53,10 @@ std::vector<float> random_unit(std::mt19937& rng) {
     std::normal_distribution<float> normal;
     std::vector<float> v(512);
     double norm = 0;
-    for (auto& x : v) norm += double(x = normal(rng)) * x;
+    for (auto& x : v) {
+        x = normal(rng);
+        norm += double(x) * x;
+    }
     for (auto& x : v) x = static_cast<float>(x / std::sqrt(norm));
     return v;
 }
@@ -62,7 +65,10 @@ std::vector<float> nearby(const std::vector<float>& v, std::mt19937& rng) {
     std::normal_distribution<float> normal(0, 0.02f);
     std::vector<float> out(v);
     double norm = 0;
-    for (auto& x : out) norm += double(x += normal(rng)) * x;
+    for (auto& x : out) {
+        x += normal(rng);
+        norm += double(x) * x;
+    }
     for (auto& x : out) x = static_cast<float>(x / std::sqrt(norm));
     return out;
 }
@@ -291,7 +297,10 @@ std::pair<std::string, std::string> one_face() {
 TEST(DuplicateCheckRaces, ProcessesEnrollingOneFaceOnOneSqliteStoreStoreItOnce) {
     if (const auto problem = fptest::engine_prerequisites_problem(); !problem.empty()) FAIL() << problem;
     fptest::TempDir dir("faceproof-process-races");
-    const auto [face, second] = one_face();
+    // Named, not a structured binding: clang 14 (the sanitizer build) cannot capture bindings.
+    const auto faces = one_face();
+    const std::string& face = faces.first;
+    const std::string& second = faces.second;
     fptest::write_text(dir / "face.jpg", face);
     fptest::write_text(dir / "consent.json", kConsent);
     fp::DataKey::generate_file(dir / "key");
@@ -339,7 +348,10 @@ TEST(DuplicateCheckRaces, TwoNodesEnrollingOneFaceStoreItOnce) {
         auto store = fp::Store::open(url);
         key = fp::create_api_key(*store, "acme", fp::ApiRole::operator_role).key;
     }
-    const auto [face, second] = one_face();
+    // Named, not a structured binding: clang 14 (the sanitizer build) cannot capture bindings.
+    const auto faces = one_face();
+    const std::string& face = faces.first;
+    const std::string& second = faces.second;
     Node a(url, dir / "key", dir / "a.log"), b(url, dir / "key", dir / "b.log");
     ASSERT_TRUE(a.up()) << a.log();
     ASSERT_TRUE(b.up()) << b.log();
