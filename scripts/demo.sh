@@ -20,3 +20,10 @@ status=0
 echo "(exit $status)"
 echo "== as JSON"
 ./build/faceproof verify --json --no-require-liveness test-data/demo/id_portrait.jpg test-data/demo/selfie.jpg
+echo "== a chip document (made now, signed by a demo PKI whose CSCA is the only one trusted)"
+rm -rf test-data/demo/document
+./build/faceproof_demo_document test-data/demo/id_portrait.jpg test-data/demo/document >/dev/null
+./build/faceproof document check test-data/demo/document/bundle --trust test-data/demo/document/trust
+echo "== the selfie against the chip portrait (face match only)"
+./build/faceproof verify --no-require-liveness --document test-data/demo/document/bundle \
+    --trust test-data/demo/document/trust test-data/demo/selfie.jpg
