@@ -19,10 +19,12 @@ PHOTO=${FACEPROOF_WEB_PHOTO:-test-data/face-api/sample6.jpg}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 FACEPROOF=${FACEPROOF_BIN:-$ROOT/build/faceproof}
 FAKE_CAMERA=${FACEPROOF_FAKE_CAMERA:-$ROOT/build/faceproof_fake_camera}
+DEMO_DOCUMENT=${FACEPROOF_DEMO_DOCUMENT:-$ROOT/build/faceproof_demo_document}
 
 fail() { echo "test_web: $*" >&2; exit 2; }
 [[ -x "$FACEPROOF" ]] || fail "$FACEPROOF is missing: run scripts/setup.sh (or cmake --build build)"
 [[ -x "$FAKE_CAMERA" ]] || fail "$FAKE_CAMERA is missing: cmake --build build --target faceproof_fake_camera"
+[[ -x "$DEMO_DOCUMENT" ]] || fail "$DEMO_DOCUMENT is missing: cmake --build build --target faceproof_demo_document"
 [[ -f "$PHOTO" ]] || fail "$PHOTO is missing: run scripts/setup.sh (it installs the test photos)"
 [[ -x "$CHROMIUM" ]] || fail "$CHROMIUM is missing: apt-get install chromium (scripts/setup.sh does)"
 command -v node >/dev/null || fail "node is missing: apt-get install nodejs npm"
@@ -52,6 +54,8 @@ trap 'exit 130' INT TERM
 "$FAKE_CAMERA" --crop-face "$PHOTO" "$TMP/id_portrait.jpg" --margin 0.3 --size 300 --grey >/dev/null
 "$FAKE_CAMERA" --crop-face "$PHOTO" "$TMP/selfie.jpg" --margin 0.5 --size 640 >/dev/null
 "$FAKE_CAMERA" "$TMP/selfie.jpg" "$TMP/camera.y4m" --frames 60 >/dev/null
+# The same portrait in a chip document signed by a demo PKI; its CSCA is the server's trust store.
+"$DEMO_DOCUMENT" "$TMP/id_portrait.jpg" "$TMP/document" >/dev/null
 
 DB="sqlite:$TMP/db.sqlite"
 # The server's data key, in the temp dir (not the user's default key file).
@@ -64,7 +68,8 @@ KEY=${created%%$'\n'*}  # the key alone on the first line
 # A free port: the kernel picks one; the tiny window before the server binds it is acceptable here.
 PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 URL="http://127.0.0.1:$PORT"
-"$FACEPROOF" serve --listen "127.0.0.1:$PORT" --db "$DB" --key-file "$TMP/data.key" >"$TMP/server.log" 2>&1 &
+"$FACEPROOF" serve --listen "127.0.0.1:$PORT" --db "$DB" --key-file "$TMP/data.key" --trust "$TMP/document/trust" \
+  >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 
 ready=0
@@ -77,6 +82,7 @@ done
 
 status=0
 FACEPROOF_URL="$URL" FACEPROOF_API_KEY="$KEY" ID_IMAGE="$TMP/id_portrait.jpg" FAKE_VIDEO="$TMP/camera.y4m" \
+  CHIP_DIR="$TMP/document/bundle" \
   CHROMIUM="$CHROMIUM" OUT_DIR="$ROOT/build/e2e" node tests/e2e/web_capture.mjs || status=$?
 if ((status != 0)); then
   echo "test_web: failed; the server's log ends with:" >&2

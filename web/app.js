@@ -25,7 +25,22 @@
     SPOOF_SUSPECTED: 'The selfie may not show a live person: it looks like a photo, a screen or a mask.',
     NO_CHALLENGE: 'The liveness challenge was not seen: no blink or head turn during the capture.',
     FACE_CHANGED: 'The face changed during the capture: the pictures do not all show the same person.',
+    SOD_SIGNATURE_INVALID: 'The chip’s signature does not verify: its data were altered or corrupted.',
+    DG1_HASH_MISMATCH: 'The chip’s data page (DG1) is not the one the issuing State signed.',
+    DG2_HASH_MISMATCH: 'The chip’s portrait (DG2) is not the one the issuing State signed.',
+    CSCA_UNKNOWN: 'The document’s signer does not chain to a country certificate this server trusts.',
+    DS_CERT_EXPIRED: 'The document signer’s certificate was not valid when it signed.',
+    CSCA_CERT_EXPIRED: 'The country certificate was not valid when the document was signed.',
+    DS_CERT_REVOKED: 'The document signer’s certificate has been revoked.',
+    CHAIN_INVALID: 'The document’s certificate chain is not valid.',
+    EC_PARAMETERS_UNKNOWN_CURVE: 'A certificate of the chain uses an unknown elliptic curve.',
+    MRZ_CHECK_DIGIT: 'A check digit of the machine-readable zone is wrong.',
+    MRZ_DATE_INVALID: 'A date in the machine-readable zone is not valid.',
+    DOCUMENT_EXPIRED: 'The document has expired.',
+    CARD_PORTRAIT_MISMATCH: 'The portrait printed on the card does not match the chip portrait.',
   };
+  // Chip files by name as readers export them: EF.SOD (or SOD), DG1, DG2, DG14, DG15.
+  const CHIP_FIELDS = { 'EF.SOD': 'sod', SOD: 'sod', DG1: 'dg1', DG2: 'dg2', DG14: 'dg14', DG15: 'dg15' };
   // Quality feedback: what is wrong, then what to do about it, for the selfie and for the document.
   const QUALITY_FEEDBACK = {
     BLURRY: ['The image is blurry.', 'Hold still and make sure the camera is in focus.', 'Take a sharper photo of the document.'],
@@ -54,6 +69,8 @@
     idCamera: $('id-camera'), idFile: $('id-file'),
     idPreviewFigure: $('id-preview-figure'), idPreview: $('id-preview'), idPreviewCaption: $('id-preview-caption'),
     toSelfie: $('to-selfie'),
+    chipFiles: $('chip-files'), chipState: $('chip-state'),
+    documentResult: $('document-result'), documentStatus: $('document-status'), documentDetails: $('document-details'),
     captureArea: $('capture-area'), video: $('video'), cameraPlaceholder: $('camera-placeholder'), challenge: $('challenge'),
     startCamera: $('start-camera'), capture: $('capture'), backToId: $('back-to-id'),
     busy: $('busy'), error: $('error'), errorMessage: $('error-message'), retry: $('retry'), retake: $('retake'),
@@ -71,6 +88,8 @@
   const state = {
     apiKey: '',
     idImage: null,       // Blob (the File chosen)
+    chip: null,          // { sod, dg1, dg2[, dg14, dg15] } Files, when chip files were chosen instead
+    chipPortrait: null,  // the JPEG inside DG2 (Blob), to draw the reference; null for JPEG 2000
     frames: [],          // Blobs (JPEG) of the selfie burst, in capture order
     stream: null,        // MediaStream while the camera is on
     request: null,       // AbortController of the request in flight
@@ -205,6 +224,10 @@
       return;
     }
     state.idImage = file;
+    state.chip = null;
+    state.chipPortrait = null;
+    el.chipFiles.value = '';
+    el.chipState.textContent = '';
     clearCanvas(el.idPreview);
     showPreview(file);
     el.toSelfie.disabled = false;
@@ -257,17 +280,72 @@
     el.idPreviewFigure.hidden = false;
     try {
       await paint(el.idPreview, blob, PREVIEW_SIDE);
-      if (generation !== state.generation || state.idImage !== blob) clearCanvas(el.idPreview);
+      if (generation !== state.generation || (state.idImage !== blob && state.chipPortrait !== blob)) clearCanvas(el.idPreview);
     } catch {
       clearCanvas(el.idPreview);
       el.idPreviewCaption.textContent = `Selected image (${size}). This browser cannot show it; the server may still read it.`;
     }
   }
 
+  // The JPEG portrait inside DG2 (from its start marker to its last end marker), for display only:
+  // the server parses DG2 itself. null when there is none (a JPEG 2000 portrait).
+  async function jpegInside(blob) {
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    let start = -1;
+    for (let i = 0; i + 2 < bytes.length; i++) {
+      if (bytes[i] === 0xff && bytes[i + 1] === 0xd8 && bytes[i + 2] === 0xff) { start = i; break; }
+    }
+    if (start < 0) return null;
+    for (let end = bytes.length - 2; end > start; end--) {
+      if (bytes[end] === 0xff && bytes[end + 1] === 0xd9) return new Blob([bytes.slice(start, end + 2)], { type: 'image/jpeg' });
+    }
+    return null;
+  }
+
+  async function onChipChosen() {
+    const files = [...(el.chipFiles.files || [])];
+    const chip = {};
+    const unknown = [];
+    for (const file of files) {
+      const field = CHIP_FIELDS[file.name.toUpperCase().replace(/\.BIN$/, '')];
+      if (field) chip[field] = file; else unknown.push(file.name);
+    }
+    const missing = [['sod', 'EF.SOD'], ['dg1', 'DG1'], ['dg2', 'DG2']].filter(([f]) => !chip[f]).map(([, n]) => n);
+    if (files.length === 0) return;
+    if (missing.length || unknown.length) {
+      state.chip = null;
+      el.chipState.textContent = (missing.length ? `Missing: ${missing.join(', ')}. ` : '') +
+        (unknown.length ? `Not chip files: ${unknown.join(', ')}. ` : '') + 'Choose EF.SOD, DG1 and DG2 together.';
+      el.toSelfie.disabled = !state.idImage;
+      announce(el.chipState.textContent);
+      return;
+    }
+    state.chip = chip;
+    state.idImage = null;
+    el.idCamera.value = '';
+    el.idFile.value = '';
+    el.chipState.textContent = `Chip files selected: ${Object.keys(chip).map((f) => f === 'sod' ? 'EF.SOD' : f.toUpperCase()).join(', ')}. ` +
+      'The chip portrait will be the reference.';
+    el.toSelfie.disabled = false;
+    announce('Chip files selected. Continue with the selfie.');
+    const generation = state.generation;
+    const portrait = await jpegInside(chip.dg2).catch(() => null);
+    if (generation !== state.generation || state.chip !== chip) return;
+    state.chipPortrait = portrait;
+    clearCanvas(el.idPreview);
+    if (portrait) {
+      showPreview(portrait);
+      el.idPreviewCaption.textContent = 'The portrait stored in the chip.';
+    } else {
+      el.idPreviewFigure.hidden = true;
+    }
+  }
+
   el.idCamera.addEventListener('change', onIdChosen);
   el.idFile.addEventListener('change', onIdChosen);
+  el.chipFiles.addEventListener('change', onChipChosen);
   el.toSelfie.addEventListener('click', () => {
-    if (!state.idImage) return;
+    if (!state.idImage && !state.chip) return;
     goToSelfie();
   });
 
@@ -500,7 +578,7 @@
     el.headings[2].focus();
     announce('Checking the images…');
 
-    if (!state.idImage || state.frames.length === 0) {
+    if ((!state.idImage && !state.chip) || state.frames.length === 0) {
       showError('The ID document image or the selfie is missing: start over.');
       return;
     }
@@ -511,8 +589,12 @@
       return;
     }
     const form = new FormData();
-    const ext = (state.idImage.type.split('/')[1] || 'jpg').replace('jpeg', 'jpg');
-    form.append('reference', state.idImage, `reference.${ext}`);
+    if (state.chip) {
+      for (const [field, file] of Object.entries(state.chip)) form.append(field, file, field);
+    } else {
+      const ext = (state.idImage.type.split('/')[1] || 'jpg').replace('jpeg', 'jpg');
+      form.append('reference', state.idImage, `reference.${ext}`);
+    }
     state.frames.forEach((frame, i) => form.append('probe', frame, `probe-${i + 1}.jpg`));
     form.append('require_liveness', 'true');
 
@@ -616,6 +698,36 @@
     return sentences;
   }
 
+  // The document checks in words (when the reference was a chip document).
+  function renderDocument(d) {
+    el.documentResult.hidden = !d;
+    if (!d) return;
+    const c = d.checks || {};
+    const status = d.status;
+    el.documentStatus.className = `liveness ${status === 'valid' ? 'ok' : 'bad'}`;
+    el.documentStatus.textContent = status === 'valid'
+      ? 'Valid: the chip’s data are the ones the issuing State signed, and its signer chains to a country certificate this server trusts.'
+      : status === 'untrusted'
+        ? 'Not trusted: the chip’s data are intact, but its signer does not chain to a country certificate this server trusts.'
+        : 'Not valid: the document was altered, is corrupted or has expired.';
+    const lines = [];
+    lines.push(c.sod_signature === 'valid' ? 'The chip’s signature verifies.' : 'The chip’s signature does not verify.');
+    const names = { DG1: 'The data page (DG1)', DG2: 'The portrait (DG2)' };
+    for (const [dg, result] of Object.entries(c.dg_hashes || {})) {
+      const name = names[dg] || `Data group ${dg.slice(2)}`;
+      lines.push(result === 'match' ? `${name} is the one that was signed.`
+        : result === 'absent' ? `${name} was signed but not read.` : `${name} was changed after signing.`);
+    }
+    const chain = { valid: 'The signer chains to a trusted country certificate.', unknown_csca: 'The signer’s country certificate is not in this server’s trust store.',
+      expired: 'A certificate of the chain was not valid at the time of signing.', revoked: 'The signer’s certificate has been revoked.',
+      invalid: 'The certificate chain is not valid.' };
+    lines.push(chain[c.chain] || 'The certificate chain could not be checked.');
+    lines.push(c.mrz_check_digits === 'valid' ? 'The machine-readable zone’s check digits are right.' : 'A check digit of the machine-readable zone is wrong.');
+    lines.push(c.document_expired ? 'The document has expired.' : 'The document has not expired.');
+    lines.push('The chip itself was not authenticated: a copy of these files on another chip would pass the same checks.');
+    listItems(el.documentDetails, lines);
+  }
+
   async function renderResult(r, generation) {
     const accepted = Boolean(r.accepted ?? r.match);
     const reasons = Array.isArray(r.reasons) ? r.reasons : [];
@@ -645,11 +757,15 @@
     el.similarityFill.classList.toggle('below', !faceMatch);
     el.thresholdMark.style.left = `${Number.isFinite(threshold) ? clamp(threshold) : 0}%`;
 
+    renderDocument(r.document);
+
     const probeFrame = Number.isInteger(r.probe_frame) && state.frames[r.probe_frame] ? r.probe_frame : 0;
-    el.referenceCaption.textContent = 'ID document';
+    const referenceImage = state.chip ? state.chipPortrait : state.idImage;
+    el.referenceCaption.textContent = state.chip ? 'Chip portrait' : 'ID document';
     el.probeCaption.textContent = `Selfie, picture ${probeFrame + 1} of ${state.frames.length} (the best quality)`;
     await Promise.all([
-      drawFace(el.referenceCanvas, state.idImage, r.reference, 'ID document'),
+      referenceImage ? drawFace(el.referenceCanvas, referenceImage, r.reference, el.referenceCaption.textContent)
+        : Promise.resolve(clearCanvas(el.referenceCanvas)),
       drawFace(el.probeCanvas, state.frames[probeFrame], r.probe, `Selfie, picture ${probeFrame + 1}`),
     ]);
     if (generation !== state.generation) return;
@@ -723,9 +839,16 @@
     clearInterval(state.retryTimer);
     stopCamera();
     state.idImage = null;
+    state.chip = null;
+    state.chipPortrait = null;
     state.frames = [];
     el.idCamera.value = '';
     el.idFile.value = '';
+    el.chipFiles.value = '';
+    el.chipState.textContent = '';
+    el.documentResult.hidden = true;
+    el.documentStatus.textContent = '';
+    el.documentDetails.replaceChildren();
     clearCanvas(el.idPreview);
     el.idPreviewCaption.textContent = '';
     el.idPreviewFigure.hidden = true;

@@ -30,6 +30,8 @@ const env = (name, fallback) => {
 const BASE = env('FACEPROOF_URL').replace(/\/+$/, '');
 const KEY = env('FACEPROOF_API_KEY');
 const ID_IMAGE = path.resolve(env('ID_IMAGE'));
+// A chip document of the same person (EF.SOD, DG1, DG2; its CSCA is the server's trust store).
+const CHIP_DIR = path.resolve(env('CHIP_DIR'));
 const FAKE_VIDEO = path.resolve(env('FAKE_VIDEO'));
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
 const OUT_DIR = path.resolve(env('OUT_DIR', path.join(here, '..', '..', 'build', 'e2e')));
@@ -123,10 +125,29 @@ async function checkAccessibilityBasics(page) {
 }
 
 // ID upload, selfie burst; returns when the result or an error is shown.
-async function runCapture(page) {
+async function chooseIdImage(page) {
   await page.locator('#id-file').setInputFiles(ID_IMAGE);
   await page.locator('#id-preview-figure').waitFor({ state: 'visible', timeout: 5000 });
   check(await page.locator('#to-selfie').isEnabled(), '"Next" is not enabled after choosing the ID image');
+}
+
+// The chip files instead of an ID photo: first DG2 alone (refused, with what is missing), then all three.
+async function chooseChipFiles(page) {
+  await page.locator('#chip-details summary').click();
+  await page.locator('#chip-files').setInputFiles([path.join(CHIP_DIR, 'DG2')]);
+  await page.waitForFunction(() => document.getElementById('chip-state').textContent.includes('Missing'), null, { timeout: 5000 })
+    .catch(() => { throw new CheckFailed('no message for an incomplete set of chip files'); });
+  check(await page.locator('#to-selfie').isDisabled(), '"Next" is enabled with DG2 alone');
+  await page.locator('#chip-files').setInputFiles(['EF.SOD', 'DG1', 'DG2'].map((f) => path.join(CHIP_DIR, f)));
+  await page.waitForFunction(() => document.getElementById('chip-state').textContent.includes('Chip files selected'), null,
+    { timeout: 5000 }).catch(() => { throw new CheckFailed('the chip files were not taken'); });
+  await page.locator('#id-preview-figure').waitFor({ state: 'visible', timeout: 5000 });
+  check(await page.locator('#to-selfie').isEnabled(), '"Next" is not enabled after choosing the chip files');
+  log('chip files taken; the chip portrait is previewed');
+}
+
+async function runCapture(page, chooseReference = chooseIdImage) {
+  await chooseReference(page);
   await page.locator('#to-selfie').click();
   check(await page.evaluate(() => document.activeElement && document.activeElement.id) === 'step-selfie-heading',
     'focus did not move to the selfie step heading');
@@ -280,6 +301,26 @@ try {
       log(`screenshots ${path.join(OUT_DIR, 'web-capture-phone.png')} and web-capture-phone-full.png`);
       await startOver(page, context);
     });
+
+  await scenario(browser, 'chip document', { viewport: { width: 1100, height: 900 } }, async (page, context) => {
+    await page.goto(`${BASE}/#key=${encodeURIComponent(KEY)}`);
+    await checkAccessibilityBasics(page);
+    await runCapture(page, chooseChipFiles);
+    await checkDecision(page);
+    check(await page.locator('#document-result').isVisible(), 'the document checks are not shown');
+    const status = await page.locator('#document-status').textContent();
+    check(status.startsWith('Valid:'), `the document is not shown as valid: "${status}"`);
+    const details = await page.locator('#document-details li').allTextContents();
+    check(details.some((d) => d.includes('portrait (DG2) is the one that was signed')), `no DG2 sentence: ${details.join(' | ')}`);
+    check(details.some((d) => d.includes('not authenticated')), 'the clone limit is not said');
+    const caption = await page.locator('#reference-caption').textContent();
+    check(caption === 'Chip portrait', `the reference is captioned "${caption}"`);
+    log(`document shown: ${status}`);
+    await page.screenshot({ path: path.join(OUT_DIR, 'web-capture-chip.png'), fullPage: true });
+    await startOver(page, context);
+    check(await page.evaluate(() => document.getElementById('chip-files').files.length === 0 &&
+      document.getElementById('document-result').hidden), 'Start over left the chip files or the document checks');
+  });
 
   await scenario(browser, 'wrong key', { viewport: { width: 1100, height: 900 } }, async (page, context) => {
     await page.goto(`${BASE}/#key=not-a-valid-key-${Date.now()}`);
