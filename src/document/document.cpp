@@ -13,6 +13,7 @@
 #include "document/trust_store.hpp"
 #include "faceproof/error.hpp"
 #include "util/input_file.hpp"
+#include "util/naming.hpp"
 
 namespace faceproof {
 namespace {
@@ -27,19 +28,6 @@ std::optional<std::vector<std::uint8_t>> read_optional_chip_file(const fs::path&
     std::error_code ec;
     if (!fs::exists(fs::symlink_status(dir / name, ec))) return std::nullopt;
     return read_chip_file(dir, name);
-}
-
-// Names the file in a parser's error: "DG2: ..." tells the user which file of the bundle is bad.
-template <class F>
-auto parsing(const char* file, F&& f) -> decltype(f()) {
-    try {
-        return f();
-    } catch (const Error& e) {
-        if (e.code() != ErrorCode::document_malformed) throw;
-        const std::string message = e.what();
-        if (message.rfind(file, 0) == 0) throw;
-        throw Error(ErrorCode::document_malformed, std::string(file) + ": " + message);
-    }
 }
 
 std::string active_authentication_summary(const ActiveAuthenticationKey& key) {
@@ -82,15 +70,15 @@ DocumentCheck check_document(const DocumentBundle& bundle, const document::Trust
                              std::chrono::system_clock::time_point now) {
     // Everything is parsed before anything is judged: a bundle with a file that does not parse
     // gets no decision (document_malformed), never a partial one.
-    const document::Sod sod = parsing("EF.SOD", [&] { return document::parse_sod(bundle.sod); });
-    const Dg1Mrz dg1 = parsing("DG1", [&] { return parse_dg1(bundle.dg1); });
-    const Mrz mrz = parsing("DG1", [&] { return parse_mrz(dg1.lines); });
-    std::vector<Portrait> portraits = parsing("DG2", [&] { return parse_dg2(bundle.dg2); });
+    const document::Sod sod = naming("EF.SOD", [&] { return document::parse_sod(bundle.sod); });
+    const Dg1Mrz dg1 = naming("DG1", [&] { return parse_dg1(bundle.dg1); });
+    const Mrz mrz = naming("DG1", [&] { return parse_mrz(dg1.lines); });
+    std::vector<Portrait> portraits = naming("DG2", [&] { return parse_dg2(bundle.dg2); });
     if (portraits.empty()) throw Error(ErrorCode::document_malformed, "DG2: no portrait");
     std::vector<SecurityInfoSummary> security_infos;
-    if (bundle.dg14) security_infos = parsing("DG14", [&] { return parse_dg14(*bundle.dg14); });
+    if (bundle.dg14) security_infos = naming("DG14", [&] { return parse_dg14(*bundle.dg14); });
     std::optional<ActiveAuthenticationKey> aa_key;
-    if (bundle.dg15) aa_key = parsing("DG15", [&] { return parse_dg15(*bundle.dg15); });
+    if (bundle.dg15) aa_key = naming("DG15", [&] { return parse_dg15(*bundle.dg15); });
 
     std::map<int, std::span<const std::uint8_t>> data_groups{{1, bundle.dg1}, {2, bundle.dg2}};
     if (bundle.dg14) data_groups.emplace(14, *bundle.dg14);

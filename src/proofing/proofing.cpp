@@ -6,19 +6,10 @@
 #include "faceproof/proofing.hpp"
 #include "report/document_json.hpp"
 #include "report/proofing_json.hpp"
+#include "util/naming.hpp"
 
 namespace faceproof {
 namespace {
-
-// Errors name the image they concern, so a user knows which photo to retake.
-template <class F>
-auto naming(const std::string& role, F&& f) {
-    try {
-        return f();
-    } catch (const Error& e) {
-        throw Error(e.code(), role + ": " + e.what());
-    }
-}
 
 void add_reason(std::vector<std::string>& reasons, const std::string& code) {
     if (std::find(reasons.begin(), reasons.end(), code) == reasons.end()) reasons.push_back(code);

@@ -30,11 +30,15 @@ ProofingService::ProofingService(const ServerConfig& config, Workers& workers, R
       metrics_(metrics),
       trust_store_(config.trust_store ? load_trust_store(*config.trust_store) : nullptr) {}
 
-DocumentCheck ProofingService::document_of(const RequestBody& body) const {
+void ProofingService::require_trust_store() const {
     if (!trust_store_)
         throw Error(ErrorCode::invalid_argument,
                     "this server checks no documents: it was started without a trust store (serve --trust PATH, or "
                     "trust_store in the config)");
+}
+
+DocumentCheck ProofingService::document_of(const RequestBody& body) const {
+    require_trust_store();
     // Each file counted and bounded before it is read: a chip file is a few KiB (DG2 up to ~100 KiB).
     const auto file = [&](const char* name, bool required) -> std::optional<std::vector<std::uint8_t>> {
         const std::size_t count = body.image_count(name);
@@ -81,7 +85,7 @@ Reply ProofingService::verify(const ApiPrincipal& p, const RequestBody& body) {
     const bool with_document = body.image_count("sod") > 0 || body.image_count("dg2") > 0;
     if (with_document && body.image_count("reference") > 0)
         throw Error(ErrorCode::invalid_argument, "give either a reference image or the document's chip files, not both");
-    if (with_document && !trust_store_) (void)document_of(body);  // refused at once, before any decoding
+    if (with_document) require_trust_store();  // refused at once, before any decoding
     const auto reference = with_document ? std::vector<PendingImage>{} : field_images(body, "reference", 1, 1);
     const auto probes = field_images(body, "probe", 1, 16);
     // A photo of the printed card, compared with the chip portrait (documents only).

@@ -39,6 +39,8 @@ public:
 
 private:
     void check_lockout(const ApiPrincipal& p, const std::string& subject);
+    // Error{invalid_argument} when the server was started without a trust store.
+    void require_trust_store() const;
     // The document of a request's chip-file fields, checked now against the server's trust store.
     DocumentCheck document_of(const RequestBody& body) const;
 

@@ -16,18 +16,9 @@
 #include "faceproof/error.hpp"
 #include "faceproof/image.hpp"
 #include "server/request_body.hpp"
+#include "util/naming.hpp"  // naming(label, f): errors name the image ("probe 3: ...")
 
 namespace faceproof::server {
-
-// Runs f, naming the image (e.g. "probe 3") in any Error it throws: the one image-context wrapper.
-template <class F>
-auto naming(const std::string& label, F&& f) -> decltype(f()) {
-    try {
-        return f();
-    } catch (const Error& e) {
-        throw Error(e.code(), label + ": " + e.what());
-    }
-}
 
 // One image of a request, counted and checked but not decoded yet; bytes point into the body.
 struct PendingImage {
