@@ -979,6 +979,54 @@ TEST_P(StoreTest, EraseDeletedLeavesNoByteOfADeletedTemplate) {
     EXPECT_TRUE(store->find("acme", "keep-me"));
 }
 
+
+TEST_P(StoreTest, LivenessSessionsAreSingleUseAndExpire) {
+    auto store = open();
+    faceproof::LivenessSessionRecord s;
+    s.id = "0123456789abcdef0123456789abcdef";
+    s.tenant = "acme";
+    s.key_id = "k1";
+    s.mode = "motion";
+    s.challenge = R"({"nonce":"x"})";
+    s.token_hash = "ab";
+    s.created_unix_ms = 1'000;
+    s.expires_unix_ms = 61'000;
+    store->create_session(s);
+    expect_error(ErrorCode::conflict, [&] { store->create_session(s); });
+    auto bad = s;
+    bad.id = "other";
+    bad.expires_unix_ms = bad.created_unix_ms;
+    expect_error(ErrorCode::invalid_argument, [&] { store->create_session(bad); });
+    ASSERT_TRUE(store->find_session(s.id));
+    EXPECT_EQ(store->find_session(s.id)->challenge, s.challenge);
+    EXPECT_FALSE(store->find_session("missing"));
+
+    // Open -> capturing only before expiry, and only once (a second store connection races it).
+    EXPECT_FALSE(store->advance_session(s.id, "open", "capturing", 61'000));
+    auto second = open();
+    EXPECT_TRUE(store->advance_session(s.id, "open", "capturing", 60'999));
+    EXPECT_FALSE(second->advance_session(s.id, "open", "capturing", 2'000));
+    expect_error(ErrorCode::invalid_argument, [&] { store->finish_session(s.id, "open", "{}", "", {}); });
+    const std::vector<std::uint8_t> sealed{1, 2, 3, 4};
+    store->finish_session(s.id, "decided", R"({"decision":"live"})", "key", sealed);
+    expect_error(ErrorCode::conflict, [&] { store->finish_session(s.id, "decided", "{}", "", {}); });
+    EXPECT_EQ(store->find_session(s.id)->state, "decided");
+
+    // The probe is taken once, and erased.
+    const auto taken = second->take_session_probe(s.id);
+    ASSERT_TRUE(taken);
+    EXPECT_EQ(taken->sealed_probe, sealed);
+    EXPECT_EQ(taken->result, R"({"decision":"live"})");
+    EXPECT_FALSE(store->take_session_probe(s.id));
+    const auto used = store->find_session(s.id);
+    EXPECT_EQ(used->state, "used");
+    EXPECT_TRUE(used->sealed_probe.empty());
+
+    EXPECT_EQ(store->purge_sessions(61'000), 0);
+    EXPECT_EQ(store->purge_sessions(61'001), 1);
+    EXPECT_FALSE(store->find_session(s.id));
+}
+
 INSTANTIATE_TEST_SUITE_P(Store, StoreTest, ::testing::Values(std::string("sqlite"), std::string("postgresql")),
                          [](const auto& info) { return info.param; });
 

@@ -94,6 +94,23 @@ struct LockoutRule {
     std::int64_t lock_ms = 900'000;    // ... lock the key out this long
 };
 
+// A challenge-liveness session (liveness_session.hpp): state in the store so that any node serves
+// any step. No biometric data in clear: the best frame's template is sealed with the data key.
+struct LivenessSessionRecord {
+    std::string id;             // 32 hex characters from the CSPRNG
+    std::string tenant;
+    std::string subject;        // reference the session is for; empty = none
+    std::string key_id;         // the API key that created it (lockouts count against it)
+    std::string mode;           // "motion" | "motion_light"
+    std::string challenge;      // the challenge's JSON
+    std::string token_hash;     // SHA-256 hex of the client token
+    std::int64_t created_unix_ms = 0, expires_unix_ms = 0;
+    std::string state = "open";  // open -> capturing -> decided | failed; decided -> used (by a verification)
+    std::string result;          // the decision's JSON once decided ("" before)
+    std::string probe_key_id;    // data key id that sealed sealed_probe
+    std::vector<std::uint8_t> sealed_probe;  // the best frame's template, sealed; empty when none or used
+};
+
 // How Store::open treats a SQLite database file that does not exist yet. (PostgreSQL: no effect;
 // the server itself reports a database that does not exist.)
 enum class StoreOpening {
@@ -200,6 +217,21 @@ public:
     virtual std::int64_t record_failure(const std::string& key, std::int64_t now_ms, const LockoutRule& rule) = 0;
     virtual std::int64_t locked_until(const std::string& key, std::int64_t now_ms) = 0;
     virtual void clear_failures(const std::string& key) = 0;
+
+    // Liveness sessions. create_session: Error{conflict} on an existing id. advance_session moves a
+    // session from state `from` to `to` when it is in `from` (and, from "open", not expired at
+    // now_ms), atomically: true for exactly one of several racing callers. finish_session records
+    // the outcome (state, result JSON, sealed probe); take_session_probe moves "decided" -> "used"
+    // and returns the sealed probe (erased from the store), nullopt when it was not "decided" or had
+    // no probe. purge_sessions deletes sessions that expired before before_unix_ms; returns how many.
+    virtual void create_session(const LivenessSessionRecord& session) = 0;
+    virtual std::optional<LivenessSessionRecord> find_session(const std::string& id) = 0;
+    virtual bool advance_session(const std::string& id, const std::string& from, const std::string& to,
+                                 std::int64_t now_ms) = 0;
+    virtual void finish_session(const std::string& id, const std::string& state, const std::string& result,
+                                const std::string& probe_key_id, const std::vector<std::uint8_t>& sealed_probe) = 0;
+    virtual std::optional<LivenessSessionRecord> take_session_probe(const std::string& id) = 0;
+    virtual std::int64_t purge_sessions(std::int64_t before_unix_ms) = 0;
 
     // "sqlite:PATH" opens a SQLite database and applies pending migrations; "sqlite:" alone uses
     // $XDG_DATA_HOME/faceproof/faceproof.db, else ~/.local/share/faceproof/faceproof.db. A file that

@@ -81,4 +81,18 @@ void check_lockout_rule(const std::string& key, const LockoutRule& rule) {
 
 std::string or_now(const std::string& t) { return t.empty() ? now_rfc3339() : t; }
 
+void check_new_session(const LivenessSessionRecord& s) {
+    if (s.id.empty() || s.tenant.empty() || s.key_id.empty() || s.mode.empty() || s.challenge.empty() ||
+        s.token_hash.empty())
+        throw Error(ErrorCode::invalid_argument, "store: a liveness session needs id, tenant, key id, mode, challenge and token hash");
+    if (s.expires_unix_ms <= s.created_unix_ms)
+        throw Error(ErrorCode::invalid_argument, "store: a liveness session must expire after its creation");
+    if (s.state != "open") throw Error(ErrorCode::invalid_argument, "store: a new liveness session is \"open\"");
+}
+
+void check_session_outcome(const std::string& state) {
+    if (state != "decided" && state != "failed")
+        throw Error(ErrorCode::invalid_argument, "store: a liveness session ends \"decided\" or \"failed\", not \"" + state + "\"");
+}
+
 }  // namespace faceproof::store_detail

@@ -29,6 +29,11 @@ constexpr std::int64_t kLongestLockoutWindowMs = 24ll * 3600 * 1000;
 // Error{invalid_argument} for an empty key or a rule that is not positive or whose window is
 // longer than kLongestLockoutWindowMs.
 void check_lockout_rule(const std::string& key, const LockoutRule& rule);
+// A new liveness session: id, tenant, key id, mode, challenge, token hash set; expiry after creation;
+// state "open". Error{invalid_argument} otherwise.
+void check_new_session(const LivenessSessionRecord& session);
+// A state finish_session may record: "decided" or "failed".
+void check_session_outcome(const std::string& state);
 // t, or the current time when t is empty.
 std::string or_now(const std::string& t);
 

@@ -32,6 +32,9 @@ constexpr std::string_view kUniqueViolation = "23505";
 constexpr std::string_view kInsufficientPrivilege = "42501";
 
 #define API_KEY_COLUMNS "id, tenant, role, secret_hash, created_at, revoked_at"
+#define SESSION_COLUMNS                                                                                     \
+    "id, tenant, subject, key_id, mode, challenge, token_hash, created_unix_ms, expires_unix_ms, state, result, " \
+    "probe_key_id, sealed_probe"
 #define AUDIT_COLUMNS "sequence, time, tenant, actor, action, subject, outcome, details_json, previous_hash, hash"
 #define TEMPLATE_COLUMNS "t.id, t.model_id, t.quality_score, t.created_at, t.key_id, t.sealed, t.sealed_image"
 
@@ -313,6 +316,15 @@ TemplateRecord read_template(const Result& r, int row, int c) {
 
 ApiKeyRecord read_api_key(const Result& r, int row) {
     return ApiKeyRecord{r.text(row, 0), r.text(row, 1), r.text(row, 2), r.text(row, 3), r.text(row, 4), r.text(row, 5)};
+}
+
+LivenessSessionRecord read_session(const Result& r) {
+    LivenessSessionRecord s;
+    s.id = r.text(0, 0), s.tenant = r.text(0, 1), s.subject = r.text(0, 2), s.key_id = r.text(0, 3);
+    s.mode = r.text(0, 4), s.challenge = r.text(0, 5), s.token_hash = r.text(0, 6);
+    s.created_unix_ms = r.i64(0, 7), s.expires_unix_ms = r.i64(0, 8), s.state = r.text(0, 9), s.result = r.text(0, 10);
+    s.probe_key_id = r.text(0, 11), s.sealed_probe = r.bytes(0, 12);
+    return s;
 }
 
 AuditRow read_audit(const Result& r, int row) {
@@ -613,6 +625,71 @@ public:
     void clear_failures(const std::string& key) override {
         db_.ready();
         db_.exec("forget attempts", "DELETE FROM failed_attempts WHERE key = $1", Params().text(key));
+    }
+
+    void create_session(const LivenessSessionRecord& r) override {
+        store_detail::check_new_session(r);
+        db_.ready();
+        db_.exec("create liveness session",
+                 "INSERT INTO liveness_sessions (" SESSION_COLUMNS
+                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL)",
+                 Params().text(r.id).text(r.tenant).text(r.subject).text(r.key_id).text(r.mode).text(r.challenge)
+                     .text(r.token_hash).i64(r.created_unix_ms).i64(r.expires_unix_ms).text(r.state).text(r.result)
+                     .text(r.probe_key_id));
+    }
+
+    std::optional<LivenessSessionRecord> find_session(const std::string& id) override {
+        db_.ready();
+        const Result r = db_.exec("read liveness session", "SELECT " SESSION_COLUMNS " FROM liveness_sessions WHERE id = $1",
+                                  Params().text(id));
+        if (r.rows() == 0) return std::nullopt;
+        return read_session(r);
+    }
+
+    bool advance_session(const std::string& id, const std::string& from, const std::string& to,
+                         std::int64_t now_ms) override {
+        db_.ready();
+        return db_.exec("advance liveness session",
+                        "UPDATE liveness_sessions SET state = $3 WHERE id = $1 AND state = $2"
+                        " AND ($2 <> 'open' OR expires_unix_ms > $4)",
+                        Params().text(id).text(from).text(to).i64(now_ms))
+                   .affected() > 0;
+    }
+
+    void finish_session(const std::string& id, const std::string& state, const std::string& result,
+                        const std::string& probe_key_id, const std::vector<std::uint8_t>& sealed_probe) override {
+        store_detail::check_session_outcome(state);
+        db_.ready();
+        if (db_.exec("finish liveness session",
+                     "UPDATE liveness_sessions SET state = $2, result = $3, probe_key_id = $4, sealed_probe = $5"
+                     " WHERE id = $1 AND state = 'capturing'",
+                     Params().text(id).text(state).text(result).text(probe_key_id).bytes_or_null(sealed_probe))
+                .affected() == 0)
+            throw Error(ErrorCode::conflict, "store: liveness session " + id + " is not being captured");
+    }
+
+    std::optional<LivenessSessionRecord> take_session_probe(const std::string& id) override {
+        db_.ready();
+        // The old row, returned by the update that consumes it: one statement, so two racing
+        // verifications cannot both take the probe.
+        const Result r = db_.exec(
+            "take liveness session probe",
+            "WITH old AS (SELECT " SESSION_COLUMNS " FROM liveness_sessions WHERE id = $1 AND state = 'decided'"
+            " AND sealed_probe IS NOT NULL FOR UPDATE)"
+            " UPDATE liveness_sessions s SET state = 'used', sealed_probe = NULL, probe_key_id = '' FROM old"
+            " WHERE s.id = old.id AND s.state = 'decided'"
+            " RETURNING old.id, old.tenant, old.subject, old.key_id, old.mode, old.challenge, old.token_hash,"
+            " old.created_unix_ms, old.expires_unix_ms, old.state, old.result, old.probe_key_id, old.sealed_probe",
+            Params().text(id));
+        if (r.rows() == 0) return std::nullopt;
+        return read_session(r);
+    }
+
+    std::int64_t purge_sessions(std::int64_t before_unix_ms) override {
+        db_.ready();
+        return db_.exec("purge liveness sessions", "DELETE FROM liveness_sessions WHERE expires_unix_ms < $1",
+                        Params().i64(before_unix_ms))
+            .affected();
     }
 
     // See postgres_store.hpp for why each step is there and which server settings it relies on.

@@ -20,6 +20,9 @@ namespace {
 constexpr int kBusyTimeoutMs = 5000;
 constexpr int kResealBatch = 256;
 #define API_KEY_COLUMNS "id, tenant, role, secret_hash, created_at, revoked_at"
+#define SESSION_COLUMNS                                                                                     \
+    "id, tenant, subject, key_id, mode, challenge, token_hash, created_unix_ms, expires_unix_ms, state, result, " \
+    "probe_key_id, sealed_probe"
 #define AUDIT_COLUMNS "sequence, time, tenant, actor, action, subject, outcome, details_json, previous_hash, hash"
 
 [[noreturn]] void fail(sqlite3* db, const std::string& what) {
@@ -475,6 +478,62 @@ public:
         q.run();
     }
 
+    void create_session(const LivenessSessionRecord& r) override {
+        store_detail::check_new_session(r);
+        Stmt q(db_, "INSERT INTO liveness_sessions (" SESSION_COLUMNS
+                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL)");
+        q.bind(1, r.id).bind(2, r.tenant).bind(3, r.subject).bind(4, r.key_id).bind(5, r.mode).bind(6, r.challenge);
+        q.bind(7, r.token_hash).bind(8, r.created_unix_ms).bind(9, r.expires_unix_ms).bind(10, r.state);
+        q.bind(11, r.result).bind(12, r.probe_key_id);
+        q.run();
+    }
+
+    std::optional<LivenessSessionRecord> find_session(const std::string& id) override {
+        Stmt q(db_, "SELECT " SESSION_COLUMNS " FROM liveness_sessions WHERE id = ?1");
+        q.bind(1, id);
+        if (!q.step()) return std::nullopt;
+        return read_session(q);
+    }
+
+    bool advance_session(const std::string& id, const std::string& from, const std::string& to,
+                         std::int64_t now_ms) override {
+        Stmt q(db_, "UPDATE liveness_sessions SET state = ?3 WHERE id = ?1 AND state = ?2"
+                    " AND (?2 <> 'open' OR expires_unix_ms > ?4)");
+        q.bind(1, id).bind(2, from).bind(3, to).bind(4, now_ms);
+        q.run();
+        return sqlite3_changes(db_) > 0;
+    }
+
+    void finish_session(const std::string& id, const std::string& state, const std::string& result,
+                        const std::string& probe_key_id, const std::vector<std::uint8_t>& sealed_probe) override {
+        store_detail::check_session_outcome(state);
+        Stmt q(db_, "UPDATE liveness_sessions SET state = ?2, result = ?3, probe_key_id = ?4, sealed_probe = ?5"
+                    " WHERE id = ?1 AND state = 'capturing'");
+        q.bind(1, id).bind(2, state).bind(3, result).bind(4, probe_key_id).bind_optional(5, sealed_probe);
+        q.run();
+        if (sqlite3_changes(db_) == 0)
+            throw Error(ErrorCode::conflict, "store: liveness session " + id + " is not being captured");
+    }
+
+    std::optional<LivenessSessionRecord> take_session_probe(const std::string& id) override {
+        Tx tx(db_);
+        std::optional<LivenessSessionRecord> found = find_session(id);
+        if (!found || found->state != "decided" || found->sealed_probe.empty()) return std::nullopt;
+        Stmt q(db_, "UPDATE liveness_sessions SET state = 'used', sealed_probe = NULL, probe_key_id = ''"
+                    " WHERE id = ?1 AND state = 'decided'");
+        q.bind(1, id);
+        q.run();
+        tx.commit();
+        return found;
+    }
+
+    std::int64_t purge_sessions(std::int64_t before_unix_ms) override {
+        Stmt q(db_, "DELETE FROM liveness_sessions WHERE expires_unix_ms < ?1");
+        q.bind(1, before_unix_ms);
+        q.run();
+        return sqlite3_changes(db_);
+    }
+
 private:
     // Switching a new database to WAL needs an exclusive lock, and SQLite answers BUSY at once
     // (without the busy handler) when several processes open a fresh file together: retry.
@@ -523,6 +582,14 @@ private:
         Stmt q(db_, "INSERT INTO subject_changes (tenant, reference, changed_at) VALUES (?1, ?2, ?3)");
         q.bind(1, tenant).bind(2, reference).bind(3, now_rfc3339());
         q.run();
+    }
+
+    static LivenessSessionRecord read_session(const Stmt& q) {
+        LivenessSessionRecord r;
+        r.id = q.text(0), r.tenant = q.text(1), r.subject = q.text(2), r.key_id = q.text(3), r.mode = q.text(4);
+        r.challenge = q.text(5), r.token_hash = q.text(6), r.created_unix_ms = q.i64(7), r.expires_unix_ms = q.i64(8);
+        r.state = q.text(9), r.result = q.text(10), r.probe_key_id = q.text(11), r.sealed_probe = q.blob(12);
+        return r;
     }
 
     static ApiKeyRecord read_api_key(const Stmt& q) {
