@@ -185,6 +185,12 @@ void request_body_seeds() {
 }
 
 void json_seeds() {
+    // fuzz_session_fields: first byte odd = a number list, even = a challenge.
+    write_seed("fuzz_session_fields", "timestamps.txt", std::string(1, '\1') + "0,100,200.5, 300");
+    write_seed("fuzz_session_fields", "challenge.json",
+               std::string(1, '\0') + R"({"nonce":"00112233445566778899aabbccddeeff","mode":"motion_light",)"
+                                      R"("steps":[{"action":"turn_left","hold_ms":800},{"action":"blink","hold_ms":600}],)"
+                                      R"("colors":[{"rgb":[255,80,80],"ms":400},{"rgb":[255,160,80],"ms":300}]})");
     write_seed("fuzz_consent", "valid.json", kConsent);
     write_seed("fuzz_consent", "missing-field.json", R"({"purpose":"identity-proofing","legal_basis":"consent"})");
     write_seed("fuzz_config", "full.json",
@@ -200,7 +206,8 @@ void json_seeds() {
         {"models_dir", "\"m\""}, {"workers", "2"}, {"queue", "-1"}, {"max_body_bytes", "41943040"},
         {"max_image_bytes", "33554432"}, {"max_image_pixels", "40000000"}, {"max_image_side", "16384"},
         {"request_timeout_s", "30"}, {"rate_limit_per_minute", "600"}, {"lockout_failures", "5"},
-        {"lockout_window_s", "180"}, {"lockout_s", "900"}, {"retain_images", "false"}, {"sync_interval_s", "0.25"}};
+        {"lockout_window_s", "180"}, {"lockout_s", "900"}, {"retain_images", "false"}, {"sync_interval_s", "0.25"},
+        {"liveness_session_ttl_s", "60"}, {"liveness_session_max_frames", "120"}};
     for (const auto& [name, value] : settings) write_seed("fuzz_config", name + ".json", "{\"" + name + "\": " + value + "}");
 }
 

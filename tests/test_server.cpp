@@ -498,4 +498,126 @@ TEST_F(ServerTest, DocumentsNeedATrustStore) {
     }
 }
 
+
+// --- Challenge-liveness sessions -------------------------------------------------------------
+
+// A recording of a still photo sent as a session's capture: frames `count`, 100 ms apart.
+httplib::MultipartFormDataItems still_capture(const std::string& photo, int count, bool with_colors = false) {
+    httplib::MultipartFormDataItems items;
+    std::string times, colors;
+    for (int i = 0; i < count; ++i) {
+        items.push_back({"frame", photo, "frame" + std::to_string(i) + ".jpg", "image/jpeg"});
+        times += (i ? "," : "") + std::to_string(i * 100);
+        colors += (i ? "," : "") + std::to_string(std::min(i / 4, 5));
+    }
+    items.push_back({"timestamps_ms", times, "", ""});
+    if (with_colors) items.push_back({"color_indices", colors, "", ""});
+    return items;
+}
+
+TEST_F(ServerTest, LivenessSessionLifecycleTokenScopeAndSingleUse) {
+    const auto [created_status, created] =
+        call("POST", "/v1/liveness/sessions", "/v1/liveness/sessions", auth(operator_key_), nullptr,
+             R"({"mode":"motion_light"})", "application/json");
+    ASSERT_EQ(created_status, 201) << created.dump();
+    const std::string id = created["session_id"], token = created["client_token"];
+    EXPECT_EQ(token.rfind("fpsess_", 0), 0u);
+    EXPECT_EQ(created["challenge"]["steps"].size(), 3u);
+    EXPECT_GE(created["challenge"]["colors"].size(), 6u);
+    const std::string path = "/v1/liveness/sessions/" + id;
+
+    // Seen with its token or a key of its tenant; another tenant, a wrong token, no auth: not found / 401.
+    EXPECT_EQ(call("GET", path, "/v1/liveness/sessions/{id}", auth(token)).first, 200);
+    const auto [open_status, open] = call("GET", path, "/v1/liveness/sessions/{id}", auth(operator_key_));
+    EXPECT_EQ(open_status, 200);
+    EXPECT_EQ(open["state"], "open");
+    EXPECT_EQ(open["challenge"], created["challenge"]);
+    EXPECT_EQ(call("GET", path, "/v1/liveness/sessions/{id}", auth(other_key_)).first, 404);
+    EXPECT_EQ(call("GET", path, "/v1/liveness/sessions/{id}", auth("fpsess_" + std::string(64, '0'))).first, 404);
+    EXPECT_EQ(call("GET", path, "/v1/liveness/sessions/{id}", {}).first, 401);
+    // The token is scoped to its session: no other route takes it.
+    EXPECT_EQ(call("POST", "/v1/liveness/sessions", "/v1/liveness/sessions", auth(token), nullptr, "{}",
+                   "application/json").first, 401);
+
+    // Malformed captures are refused before the session is touched.
+    auto no_times = still_capture(faces_[0], 10, true);
+    no_times.erase(std::remove_if(no_times.begin(), no_times.end(), [](const auto& i) { return i.name == "timestamps_ms"; }),
+                   no_times.end());
+    EXPECT_EQ(call("POST", path + "/capture", "/v1/liveness/sessions/{id}/capture", auth(token), &no_times).first, 400);
+    const auto no_colors = still_capture(faces_[0], 10, false);
+    EXPECT_EQ(call("POST", path + "/capture", "/v1/liveness/sessions/{id}/capture", auth(token), &no_colors).first, 400);
+    EXPECT_EQ(call("GET", path, "/v1/liveness/sessions/{id}", auth(token)).second["state"], "open");
+
+    // A still photo replayed: decided, not live, with the step and light reasons.
+    const auto replay = still_capture(faces_[0], 12, true);
+    const auto [status, decided] =
+        call("POST", path + "/capture", "/v1/liveness/sessions/{id}/capture", auth(token), &replay);
+    ASSERT_EQ(status, 200) << decided.dump();
+    EXPECT_EQ(decided["decision"], "not_live") << decided.dump();
+    const auto reasons = decided["reasons"].get<std::vector<std::string>>();
+    EXPECT_NE(std::find(reasons.begin(), reasons.end(), "STEP_MISSING"), reasons.end()) << decided.dump();
+    EXPECT_NE(std::find(reasons.begin(), reasons.end(), "LIGHT_NOT_FOLLOWED"), reasons.end()) << decided.dump();
+    // Single use: a second capture is a conflict; the result stays readable.
+    EXPECT_EQ(call("POST", path + "/capture", "/v1/liveness/sessions/{id}/capture", auth(token), &replay).first, 409);
+    const auto [after_status, after] = call("GET", path, "/v1/liveness/sessions/{id}", auth(token));
+    EXPECT_EQ(after["state"], "decided");
+    EXPECT_EQ(after["result"]["decision"], "not_live");
+
+    // Verification with the session: the token may verify only with its own session, once.
+    const auto no_session = form({{"reference", faces_[0]}, {"probe", seconds_[0]}});
+    EXPECT_EQ(call("POST", "/v1/verify", "/v1/verify", auth(token), &no_session).first, 401);
+    const auto with_session = form({{"reference", faces_[0]}}, {{"liveness_session", id}});
+    const auto [verify_status, verified] = call("POST", "/v1/verify", "/v1/verify", auth(token), &with_session);
+    ASSERT_EQ(verify_status, 200) << verified.dump();
+    EXPECT_FALSE(verified["accepted"]) << verified.dump();
+    EXPECT_EQ(verified["liveness"]["session_id"], id);
+    EXPECT_EQ(verified["liveness"]["decision"], "not_live");
+    EXPECT_EQ(call("POST", "/v1/verify", "/v1/verify", auth(operator_key_), &with_session).first, 409);
+}
+
+TEST_F(ServerTest, LivenessSessionsAreIsolatedAndExpire) {
+    fp::ServerConfig config;
+    config.workers = 1;
+    config.liveness_session_ttl_s = 1;
+    RunningServer short_lived(config);
+    const std::string key = short_lived.key("acme", fp::ApiRole::operator_role);
+    const std::string beta = short_lived.key("beta", fp::ApiRole::operator_role);
+    auto c = short_lived.client();
+    const auto r = c.Post("/v1/liveness/sessions", auth(key), R"({"mode":"motion"})", "application/json");
+    ASSERT_TRUE(r && r->status == 201) << (r ? r->body : "no answer");
+    const json created = json::parse(r->body);
+    const std::string path = "/v1/liveness/sessions/" + std::string(created["session_id"]) + "/capture";
+    const auto capture = still_capture(faces_[0], 10);
+    // Another tenant's key cannot capture it.
+    const auto foreign = c.Post(path, auth(beta), capture);
+    ASSERT_TRUE(foreign);
+    EXPECT_EQ(foreign->status, 404) << foreign->body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+    const auto late = c.Post(path, auth(std::string(created["client_token"])), capture);
+    ASSERT_TRUE(late);
+    EXPECT_EQ(late->status, 410) << late->body;
+    EXPECT_NE(late->body.find("\"expired\""), std::string::npos) << late->body;
+}
+
+TEST_F(ServerTest, FailedLivenessSessionsLockTheSubjectOut) {
+    const std::string subject = "session-lockout-" + std::to_string(::getpid());
+    const auto replay = still_capture(faces_[0], 9);
+    int locked_at = 0;
+    for (int attempt = 1; attempt <= 6 && !locked_at; ++attempt) {
+        const auto [status, created] = call("POST", "/v1/liveness/sessions", "/v1/liveness/sessions", auth(operator_key_),
+                                            nullptr, json{{"subject", subject}}.dump(), "application/json");
+        if (status == 429) {
+            locked_at = attempt;
+            break;
+        }
+        ASSERT_EQ(status, 201) << created.dump();
+        const std::string path = "/v1/liveness/sessions/" + std::string(created["session_id"]) + "/capture";
+        const auto [capture_status, decided] =
+            call("POST", path, "/v1/liveness/sessions/{id}/capture", auth(std::string(created["client_token"])), &replay);
+        ASSERT_EQ(capture_status, 200) << decided.dump();
+        EXPECT_EQ(decided["decision"], "not_live");
+    }
+    EXPECT_EQ(locked_at, 6) << "five failed sessions (lockout_failures) lock the subject out";
+}
+
 }  // namespace

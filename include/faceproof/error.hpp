@@ -26,7 +26,8 @@ enum class ErrorCode {
     key_invalid,         // the data key is missing, malformed, or not the key the data was sealed with
     store_error,         // the database failed (connection, constraint, migration)
     not_found,           // the subject, template or key asked for does not exist
-    conflict,            // it exists already (e.g. a subject reference enrolled twice)
+    conflict,            // it exists already (e.g. a subject reference enrolled twice), or was used already
+    expired,             // it existed but its time is over (a liveness session captured too late)
     face_mismatch,       // a face added to a subject is not that subject's face
     consent_invalid,     // enrolment without a valid, unexpired consent record
     io_error,            // a file could not be read or written

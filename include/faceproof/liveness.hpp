@@ -82,6 +82,8 @@ struct LivenessReport {
     ChallengeResult challenge;       // meaningful when burst
     bool live = false;               // the decision
     std::vector<std::string> reasons;  // stable codes when not live: "SPOOF_SUSPECTED", "NO_CHALLENGE", "FACE_CHANGED"
+    // Set when a challenge session decided (liveness_session.hpp): its id and "live" | "not_live" | "retry".
+    std::string session_id, session_decision;
 };
 
 class LivenessChecker {

@@ -43,6 +43,9 @@ struct ProofingOptions {
     // Quality and liveness decide (a spoof or an unusable probe is a non-match). Default on: a
     // photo of a photo must be refused by default. Off only for offline photo comparison.
     bool require_liveness = true;
+    // The liveness was decided elsewhere (a challenge session, liveness_session.hpp): the probe's
+    // own passive/burst assessment is replaced by this report.
+    std::optional<LivenessReport> liveness_decided;
 };
 
 struct ProbeAssessment {
@@ -84,6 +87,7 @@ public:
     // (detection, a quality report, a capture to enrol): no second set of networks.
     virtual Engine& engine() = 0;
     virtual const QualityAssessor& quality() const = 0;
+    virtual LivenessChecker& liveness() = 0;
     static std::unique_ptr<IdentityVerifier> create(std::shared_ptr<const ModelSet> models,
                                                     const Calibration& calibration,
                                                     const LivenessCalibration& liveness_calibration);

@@ -71,6 +71,10 @@ struct ServerConfig {
     // tables while it runs) this long after the first of them, once for all made meanwhile.
     // SQLite needs no delay: each deletion checkpoints its write-ahead log at once.
     double compaction_delay_s = 60;
+    // Challenge-liveness sessions (POST /v1/liveness/sessions): a session must be captured within
+    // this many seconds of its creation, with at most this many frames (8 fps or more).
+    int liveness_session_ttl_s = 60;
+    int liveness_session_max_frames = 120;
 
     // A JSON object with any of the keys above (same names; image limits as "max_image_bytes",
     // "max_image_pixels", "max_image_side"). Unknown keys are an error (typos must not pass).

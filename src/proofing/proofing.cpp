@@ -29,6 +29,7 @@ public:
 
     Engine& engine() override { return *engine_; }
     const QualityAssessor& quality() const override { return *quality_; }
+    LivenessChecker& liveness() override { return *liveness_; }
 
     ProbeAssessment assess_probe(const std::vector<cv::Mat>& frames) override {
         if (frames.empty()) throw Error(ErrorCode::invalid_argument, "no probe image");
@@ -54,6 +55,7 @@ public:
         result.match.reference = naming("reference image", [&] { return engine_->analyze(reference); });
         result.reference_quality = quality_->assess(result.match.reference, QualityProfile::document);
         result.probe = assess_probe(frames);
+        if (options.liveness_decided) result.probe.liveness = *options.liveness_decided;
         result.match.probe = result.probe.frames[result.probe.best_frame];
         result.match.similarity =
             similarity(result.match.reference.face_template(), result.match.probe.face_template());

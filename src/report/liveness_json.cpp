@@ -10,8 +10,8 @@ nlohmann::json liveness_json(const LivenessReport& r) {
     nlohmann::json scores = nlohmann::json::array();
     for (double s : r.frame_scores) scores.push_back(round_to(s, 6));
     const ChallengeResult& c = r.challenge;
-    return {{"live", r.live},
-            {"decision", r.live ? "live" : "not_live"},
+    nlohmann::json out = {{"live", r.live},
+            {"decision", r.session_decision.empty() ? (r.live ? "live" : "not_live") : r.session_decision},
             {"reasons", r.reasons},
             {"score", round_to(r.score, 6)},
             {"threshold", round_to(r.threshold, 6)},
@@ -25,6 +25,8 @@ nlohmann::json liveness_json(const LivenessReport& r) {
               {"blink", c.blink},
               {"head_turn", c.head_turn},
               {"yaw_range_deg", round_to(c.yaw_range_deg, 2)}}}};
+    if (!r.session_id.empty()) out["session_id"] = r.session_id;
+    return out;
 }
 
 }  // namespace faceproof

@@ -9,6 +9,7 @@
 #include "report/document_json.hpp"
 #include "report/proofing_json.hpp"
 #include "report/quality_json.hpp"
+#include "server/liveness_session_service.hpp"
 #include "server/request_images.hpp"
 #include "server/retry_later.hpp"
 
@@ -22,12 +23,13 @@ void add_timings(StageTimings& total, const StageTimings& t) {
 }  // namespace
 
 ProofingService::ProofingService(const ServerConfig& config, Workers& workers, Registry& registry,
-                                 LivenessLockout& lockout, Metrics& metrics)
+                                 LivenessLockout& lockout, Metrics& metrics, LivenessSessionService& sessions)
     : config_(config),
       workers_(workers),
       registry_(registry),
       lockout_(lockout),
       metrics_(metrics),
+      sessions_(sessions),
       trust_store_(config.trust_store ? load_trust_store(*config.trust_store) : nullptr) {}
 
 void ProofingService::require_trust_store() const {
@@ -80,14 +82,31 @@ void ProofingService::check_lockout(const ApiPrincipal& p, const std::string& su
                          wait);
 }
 
-Reply ProofingService::verify(const ApiPrincipal& p, const RequestBody& body) {
+Reply ProofingService::verify(const SessionCaller& caller, const RequestBody& body) {
+    const std::optional<std::string> session_id = body.text("liveness_session");
+    // Who asks: the API key, or (a client token) the key that created the session, on its behalf.
+    ApiPrincipal p;
+    std::string actor;
+    if (caller.principal) {
+        p = *caller.principal;
+        actor = p.actor();
+    } else {
+        if (!session_id)
+            throw Error(ErrorCode::unauthorized, "a liveness session's client token verifies only with \"liveness_session\"");
+        const LivenessSessionRecord s = sessions_.authorised(caller, *session_id);
+        p.key_id = s.key_id;
+        p.tenant = s.tenant;
+        actor = "liveness-session:" + s.id;
+    }
     // A chip document (sod, dg1, dg2) instead of a reference photo: its portrait is the reference.
     const bool with_document = body.image_count("sod") > 0 || body.image_count("dg2") > 0;
     if (with_document && body.image_count("reference") > 0)
         throw Error(ErrorCode::invalid_argument, "give either a reference image or the document's chip files, not both");
     if (with_document) require_trust_store();  // refused at once, before any decoding
     const auto reference = with_document ? std::vector<PendingImage>{} : field_images(body, "reference", 1, 1);
-    const auto probes = field_images(body, "probe", 1, 16);
+    if (session_id && body.image_count("probe") > 0)
+        throw Error(ErrorCode::invalid_argument, "give either \"probe\" frames or a \"liveness_session\", not both");
+    const auto probes = session_id ? std::vector<PendingImage>{} : field_images(body, "probe", 1, 16);
     // A photo of the printed card, compared with the chip portrait (documents only).
     const auto card = field_images(body, "card", 0, 1);
     if (!card.empty() && !with_document)
@@ -96,13 +115,25 @@ Reply ProofingService::verify(const ApiPrincipal& p, const RequestBody& body) {
     options.fmr = body.number("fmr").value_or(kDefaultFmr);
     options.require_liveness = body.flag("require_liveness").value_or(true);
     Calibration::shipped().threshold_for(options.fmr);  // an uncalibrated fmr is a 400, before any work
-    const std::string subject = body.text("subject").value_or("");
+    std::string subject = body.text("subject").value_or("");
     if (!subject.empty()) check_reference(subject);
     check_lockout(p, subject);
     std::vector<PendingImage> all = reference;
     all.insert(all.end(), probes.begin(), probes.end());
     all.insert(all.end(), card.begin(), card.end());
     check_decoding_budget(all, config_.image_limits, config_.max_request_decoded_bytes);
+    // The session last: taking its frame uses it up, so every refusal above leaves it usable.
+    std::optional<SessionProbe> session;
+    if (session_id) {
+        const LivenessSessionRecord s = sessions_.authorised(caller, *session_id);
+        if (!s.subject.empty() && !subject.empty() && s.subject != subject)
+            throw Error(ErrorCode::invalid_argument, "the liveness session was made for another subject");
+        if (!caller.principal && subject.empty() == false && s.subject.empty())
+            throw Error(ErrorCode::forbidden, "a client token cannot name a subject its session was not made for");
+        session = sessions_.take_probe(caller, *session_id);
+        if (subject.empty()) subject = session->subject;
+        options.liveness_decided = session->liveness;
+    }
     ProofingResult r;
     {
         auto worker = workers_.lease();
@@ -111,6 +142,8 @@ Reply ProofingService::verify(const ApiPrincipal& p, const RequestBody& body) {
         if (with_document) document = document_of(body);
         std::vector<cv::Mat> probe_images;
         for (const auto& probe : probes) probe_images.push_back(decode(probe, config_.image_limits));
+        if (session)
+            probe_images.push_back(decode(PendingImage{"liveness session frame", session->image}, config_.image_limits));
         if (document) {
             r = verify_document_holder(**worker, std::move(*document), probe_images, options, config_.image_limits);
             if (!card.empty()) compare_card(**worker, r, decode(card.front(), config_.image_limits));
@@ -123,8 +156,9 @@ Reply ProofingService::verify(const ApiPrincipal& p, const RequestBody& body) {
     add_timings(stages, r.match.reference.timings());
     add_timings(stages, r.match.probe.timings());
     metrics_.observe_stages(stages);
-    lockout_.record(p.key_id, p.tenant, subject, r.probe.liveness.live);
-    record_verification(registry_, p.actor(), p.tenant, subject, r);
+    // A session's liveness was counted when it was decided.
+    if (!session) lockout_.record(p.key_id, p.tenant, subject, r.probe.liveness.live);
+    record_verification(registry_, actor, p.tenant, subject, r);
     return {200, proofing_json(r)};
 }
 

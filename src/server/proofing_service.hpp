@@ -25,12 +25,18 @@ struct Reply {
     nlohmann::json body;
 };
 
+class LivenessSessionService;
+struct SessionCaller;
+
 class ProofingService {
 public:
     ProofingService(const ServerConfig& config, Workers& workers, Registry& registry, LivenessLockout& lockout,
-                    Metrics& metrics);
+                    Metrics& metrics, LivenessSessionService& sessions);
 
-    Reply verify(const ApiPrincipal& p, const RequestBody& body);
+    // With "liveness_session" instead of "probe" frames, the decided session's best frame is the
+    // probe and its decision the liveness (once). A session's client token may call this only with
+    // its own session (and no subject its session was not made for).
+    Reply verify(const SessionCaller& caller, const RequestBody& body);
     Reply detect(const ApiPrincipal& p, const RequestBody& body);
     Reply quality(const ApiPrincipal& p, const RequestBody& body);
     Reply liveness(const ApiPrincipal& p, const RequestBody& body);
@@ -49,6 +55,7 @@ private:
     Registry& registry_;
     LivenessLockout& lockout_;
     Metrics& metrics_;
+    LivenessSessionService& sessions_;
     std::shared_ptr<const document::TrustStore> trust_store_;  // null: no trust_store configured
 };
 

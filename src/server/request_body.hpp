@@ -41,6 +41,7 @@ public:
     std::optional<bool> flag(const std::string& name) const;
     // A JSON value: the JSON body's member, or a multipart text part parsed as JSON.
     std::optional<nlohmann::json> json(const std::string& name) const;
+    bool is_json() const { return is_json_; }
 
 private:
     const httplib::Request* request_ = nullptr;

@@ -16,6 +16,9 @@
 #include "server/connection_guard.hpp"
 #include "faceproof/crypto.hpp"
 #include "server/auth.hpp"
+#include <sodium.h>
+
+#include "server/liveness_session_service.hpp"
 #include "server/lockout.hpp"
 #include "server/proofing_service.hpp"
 #include "server/registry_service.hpp"
@@ -41,6 +44,7 @@ int http_status_for(ErrorCode code) {
         case ErrorCode::not_found: return 404;
         case ErrorCode::conflict:
         case ErrorCode::face_mismatch: return 409;
+        case ErrorCode::expired: return 410;
         case ErrorCode::image_too_large: return 413;
         case ErrorCode::unsupported_media_type: return 415;
         case ErrorCode::image_unreadable:
@@ -65,6 +69,7 @@ void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
 const char* reason_phrase(int status) {
     switch (status) {
         case 400: return "Bad Request";
+        case 410: return "Gone";
         case 413: return "Payload Too Large";
         case 429: return "Too Many Requests";
         case 503: return "Service Unavailable";
@@ -118,7 +123,8 @@ const char* content_type_for(const std::string& path) {
     return "application/octet-stream";
 }
 
-enum class Access { open, key };
+// open: anyone; key: an API key; session: an API key or a liveness session's client token.
+enum class Access { open, key, session };
 
 class HttpServer final : public Server {
 public:
@@ -131,7 +137,8 @@ public:
           lockout_(Store::open(url_), rule(config.lockout_failures, config.lockout_window_s, config.lockout_s),
                    rule(config.key_lockout_failures, config.key_lockout_window_s, config.key_lockout_s)),
           workers_(models_, config.workers, config.queue, metrics_),
-          proofing_(config_, workers_, *registry_, lockout_, metrics_),
+          sessions_(config_, Store::open(url_), session_key(config), workers_, *registry_, lockout_),
+          proofing_(config_, workers_, *registry_, lockout_, metrics_, sessions_),
           registry_service_(config_, workers_, *registry_, metrics_, !Store::open(url_)->erase_deleted()),
           http_(connection_limits(config), raw_error_response) {
         http_.set_payload_max_length(config.max_body_bytes);
@@ -161,7 +168,10 @@ public:
     bool ready() const override { return ready_ && http_.is_running(); }
 
 private:
+    // principal: the API key's, or null (open routes; a session route called with a client token,
+    // which is then in caller.client_token).
     using Handler = std::function<Reply(const httplib::Request&, const ApiPrincipal*)>;
+    using SessionHandler = std::function<Reply(const httplib::Request&, const server::SessionCaller&)>;
 
     static LockoutRule rule(int failures, int window_s, int lock_s) {
         return {failures, std::int64_t{window_s} * 1000, std::int64_t{lock_s} * 1000};
@@ -181,6 +191,22 @@ private:
         }
         keys.push_back(DataKey::from_environment_or_file(c.key_file));
         return keys;
+    }
+
+    // The key that seals a session's best frame until a verification takes it: the data key (every
+    // node has it, so any node can finish a session); without one (no HOME, nothing configured),
+    // a key of this process — sessions then have to be finished on the node that captured them.
+    static DataKey session_key(const ServerConfig& c) {
+        try {
+            return DataKey::from_environment_or_file(c.key_file);
+        } catch (const Error&) {
+            ensure_sodium();
+            std::vector<std::uint8_t> bytes(DataKey::kSize);
+            randombytes_buf(bytes.data(), bytes.size());
+            DataKey key = DataKey::from_bytes(bytes);
+            sodium_memzero(bytes.data(), bytes.size());
+            return key;
+        }
     }
 
     static std::unique_ptr<Registry> open_registry(const ServerConfig& c, const std::string& url) {
@@ -205,12 +231,28 @@ private:
     // Every route goes through here: timing, authentication, errors, metrics.
     void route(const std::string& method, const std::string& pattern, const std::string& label, Access access,
                Handler handler) {
+        route(method, pattern, label, access, SessionHandler([handler](const httplib::Request& req,
+                                                                       const server::SessionCaller& caller) {
+                  return handler(req, caller.principal);
+              }));
+    }
+
+    void route(const std::string& method, const std::string& pattern, const std::string& label, Access access,
+               SessionHandler handler) {
         auto wrapped = [this, method, label, access, handler](const httplib::Request& req, httplib::Response& res) {
             const auto start = std::chrono::steady_clock::now();
             try {
                 std::optional<ApiPrincipal> principal;
-                if (access == Access::key) principal = auth_.authenticate(req.get_header_value("Authorization"));
-                const Reply reply = handler(req, principal ? &*principal : nullptr);
+                server::SessionCaller caller;
+                const std::string authorization = req.get_header_value("Authorization");
+                const std::string session_token = std::string("Bearer ") + server::kSessionTokenPrefix;
+                if (access == Access::session && authorization.starts_with(session_token)) {
+                    caller.client_token = authorization.substr(std::strlen("Bearer "));
+                } else if (access != Access::open) {
+                    principal = auth_.authenticate(authorization);
+                    caller.principal = &*principal;
+                }
+                const Reply reply = handler(req, caller);
                 send_json(res, reply.status, reply.body);
             } catch (const Error& e) {
                 send_error(res, e);
@@ -229,8 +271,20 @@ private:
 
     void install_routes() {
         auto body = [](const httplib::Request& req) { return RequestBody::parse(req); };
-        route("POST", "/v1/verify", "/v1/verify", Access::key,
-              [&, body](const auto& req, const ApiPrincipal* p) { return proofing_.verify(*p, body(req)); });
+        route("POST", "/v1/verify", "/v1/verify", Access::session,
+              SessionHandler([&, body](const auto& req, const server::SessionCaller& caller) {
+                  return proofing_.verify(caller, body(req));
+              }));
+        route("POST", "/v1/liveness/sessions", "/v1/liveness/sessions", Access::key,
+              [&, body](const auto& req, const ApiPrincipal* p) { return sessions_.create(*p, body(req)); });
+        route("GET", R"(/v1/liveness/sessions/([^/]+))", "/v1/liveness/sessions/{id}", Access::session,
+              SessionHandler([&](const auto& req, const server::SessionCaller& caller) {
+                  return sessions_.status(caller, req.matches[1].str());
+              }));
+        route("POST", R"(/v1/liveness/sessions/([^/]+)/capture)", "/v1/liveness/sessions/{id}/capture", Access::session,
+              SessionHandler([&, body](const auto& req, const server::SessionCaller& caller) {
+                  return sessions_.capture(caller, req.matches[1].str(), body(req));
+              }));
         route("POST", "/v1/detect", "/v1/detect", Access::key,
               [&, body](const auto& req, const ApiPrincipal* p) { return proofing_.detect(*p, body(req)); });
         route("POST", "/v1/quality", "/v1/quality", Access::key,
@@ -347,6 +401,7 @@ private:
     server::Authenticator auth_;
     server::LivenessLockout lockout_;
     server::Workers workers_;
+    server::LivenessSessionService sessions_;
     ProofingService proofing_;
     RegistryService registry_service_;
     server::GuardedHttpServer http_;

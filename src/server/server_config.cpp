@@ -65,7 +65,7 @@ ServerConfig ServerConfig::from_json_text(const std::string& text, const std::st
                                   "max_inflight_body_bytes", "rate_limit_per_minute", "lockout_failures",
                                   "lockout_window_s", "lockout_s", "key_lockout_failures", "key_lockout_window_s",
                                   "key_lockout_s", "retain_images", "sync_interval_s", "compaction_delay_s",
-                                  "trust_store"};
+                                  "trust_store", "liveness_session_ttl_s", "liveness_session_max_frames"};
     for (const auto& [key, _] : j.items())
         if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
             throw Error(ErrorCode::invalid_argument, origin + ": unknown setting \"" + key + "\"");
@@ -107,6 +107,8 @@ ServerConfig ServerConfig::from_json_text(const std::string& text, const std::st
     take(j, "retain_images", c.retain_images);
     take(j, "sync_interval_s", c.sync_interval_s);
     take(j, "compaction_delay_s", c.compaction_delay_s);
+    take(j, "liveness_session_ttl_s", c.liveness_session_ttl_s);
+    take(j, "liveness_session_max_frames", c.liveness_session_max_frames);
     c.check();
     return c;
 }
@@ -127,6 +129,10 @@ void ServerConfig::check() const {
     require(lockout_window_s >= 1 && lockout_s >= 1 && key_lockout_window_s >= 1 && key_lockout_s >= 1 &&
                 lockout_window_s <= 86400 && key_lockout_window_s <= 86400,
             "lockout windows must be 1 s to a day and lockouts at least 1 s");
+    require(liveness_session_ttl_s >= 1 && liveness_session_ttl_s <= 3600,
+            "liveness_session_ttl_s must be 1 to 3600 seconds");
+    require(liveness_session_max_frames >= 8 && liveness_session_max_frames <= 240,
+            "liveness_session_max_frames must be 8 to 240");
 }
 
 }  // namespace faceproof

@@ -19,6 +19,7 @@ std::string_view to_string(ErrorCode code) noexcept {
         case ErrorCode::template_invalid: return "template_invalid";
         case ErrorCode::template_mismatch: return "template_mismatch";
         case ErrorCode::document_malformed: return "document_malformed";
+        case ErrorCode::expired: return "expired";
         case ErrorCode::calibration_invalid: return "calibration_invalid";
         case ErrorCode::key_invalid: return "key_invalid";
         case ErrorCode::store_error: return "store_error";
