@@ -84,6 +84,7 @@ void register_quality(CLI::App& app, Context& context);
 void register_liveness(CLI::App& app, Context& context);
 void register_document(CLI::App& app, Context& context);  // document check, mrz, id-number
 void register_eval_pad(CLI::App& eval, Context& context);  // `eval pad`, called by register_eval
+void register_eval_sessions(CLI::App& eval, Context& context);  // `eval liveness-sessions`, likewise
 void register_enroll(CLI::App& app, Context& context);
 void register_search(CLI::App& app, Context& context);
 void register_subjects(CLI::App& app, Context& context);  // subjects list|show|delete + purge

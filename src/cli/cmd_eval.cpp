@@ -56,6 +56,7 @@ void register_eval(CLI::App& app, Context& context) {
     auto* eval = app.add_subcommand("eval", "Measure accuracy");
     eval->require_subcommand(1);
     register_eval_pad(*eval, context);
+    register_eval_sessions(*eval, context);
     auto* lfw = eval->add_subcommand("lfw", "LFW protocol on a pairs file: 10-fold accuracy (plain best-threshold "
                                             "accuracy for files that are not 10 folds), TAR at FMR, timings");
     lfw->add_option("--root", args->root, "Image root: ROOT/Name/Name_0001.jpg")->required()->check(CLI::ExistingDirectory);
