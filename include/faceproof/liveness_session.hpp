@@ -116,7 +116,7 @@ SessionFrame measure_session_frame(const FaceContext& face, double time_ms, int 
 struct SessionDecisionOptions {
     double passive_threshold = 0.5;     // from the liveness calibration
     double same_face_min_similarity = kSameFaceMinSimilarity;
-    double light_min_correlation = 0.5;  // calibrated on synthetic captures (see the .cpp)
+    double light_min_correlation = 0.7;  // calibrated (see the .cpp and SessionCalibration)
     int light_max_lag_frames = 2;
     // LIGHT_NOT_FOLLOWED also when a lag of up to 8 frames beyond light_max_lag_frames correlates
     // better than the best allowed lag by more than this (a response that arrives too late).
