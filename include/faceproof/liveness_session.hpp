@@ -102,7 +102,8 @@ struct SessionFrame {
     std::array<double, 3> background_rgb{};  // mean colour outside the face box
     double face_luma = 0;                    // mean luma of the face region, 0-255
     std::uint64_t pixel_hash = 0;            // of the decoded pixels: identical frames compare equal
-    cv::Mat thumbnail;                       // 32x32 grey image of the frame, for near-identity
+    cv::Mat thumbnail;                       // 32x32 grey image of the frame (CV_32F, 0-255), for near-identity
+    double sharpness = 0;  // variance of the Laplacian of the face region scaled to 128 px wide (grey)
 };
 
 // requires: face made by the Engine from image (time_ms and color_index as sent); checker loaded.
@@ -115,11 +116,39 @@ SessionFrame measure_session_frame(const FaceContext& face, double time_ms, int 
 struct SessionDecisionOptions {
     double passive_threshold = 0.5;     // from the liveness calibration
     double same_face_min_similarity = kSameFaceMinSimilarity;
-    double light_min_correlation = 0.5;  // calibrated on synthetic captures (see the .cpp)
+    double light_min_correlation = 0.7;  // calibrated (see the .cpp and SessionCalibration)
     int light_max_lag_frames = 2;
+    // LIGHT_NOT_FOLLOWED also when a lag of up to 8 frames beyond light_max_lag_frames correlates
+    // better than the best allowed lag by more than this (a response that arrives too late).
+    double light_late_margin = 0.05;
     double planar_max_residual = 0.02;   // homography RMS residual / inter-eye distance: below = flat
     double step_timeout_ms = 5000;       // from the previous step's end to this step's start
     int max_frames = 120;
+    // Frontal at the start: |yaw| and |pitch| of the baseline (median of the first two frames).
+    double frontal_max_yaw_deg = 15;
+    double frontal_max_pitch_deg = 20;
+    // Back to frontal: every movement within this fraction of its step threshold of the baseline.
+    double neutral_fraction = 0.6;
+    // A blink: both eyes closed for 1..max_blink_frames consecutive frames.
+    int max_blink_frames = 4;
+    // Consecutive frames: change allowed = slack + rate x interval (a head turns at up to a few
+    // hundred degrees a second; the slack covers the estimators' frame-to-frame noise).
+    double splice_pose_slack_deg = 10, splice_pose_deg_per_ms = 0.5;
+    double splice_shift_slack = 0.75, splice_shift_per_ms = 0.01;  // box centre, in inter-eye distances
+    double splice_scale_slack = 0.15, splice_scale_per_ms = 0.004;  // |log| of the inter-eye ratio
+    // Two frames whose thumbnails differ by less than this mean absolute grey difference are one
+    // frame repeated (a camera's noise alone keeps real frames well above it).
+    double frozen_max_thumbnail_difference = 0.05;
+    double max_frame_gap_ms = 400;  // a longer gap between frames is a low frame rate
+};
+
+// Per-frame evidence of a decision: what the rules read, relative to the frontal baseline.
+struct FrameEvidence {
+    double time_ms = 0;
+    std::string state;  // "frontal", "between", an action name, "move_away", or "unusable:<reason>"
+    double yaw_deg = 0, pitch_deg = 0;          // as measured
+    double yaw_change_deg = 0, pitch_change_deg = 0, scale = 1;  // relative to the baseline
+    double left_eye_open = 1, right_eye_open = 1;
 };
 
 struct StepEvidence {
@@ -140,8 +169,10 @@ struct SessionDecision {
     double planar_residual = -1;       // -1 = not measured
     double light_correlation = -1;     // -1 = not measured (motion mode)
     double frames_per_second = 0;
+    int light_lag_frames = -1;         // lag of the best light correlation (-1 = not measured)
+    std::vector<FrameEvidence> frames;  // one per frame given (empty when none)
     SessionDecisionOptions thresholds;
-    nlohmann::json to_json() const;    // {"decision", "reasons", "steps", "best_frame", "scores", "thresholds"}
+    nlohmann::json to_json() const;    // {"decision", "reasons", "steps", "best_frame", "scores", "thresholds", "frames"}
 };
 
 // requires: frames in capture order (time_ms non-decreasing), at most options.max_frames.
