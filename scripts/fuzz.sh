@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${FACEPROOF_ASAN_BUILD:-build-asan}
-ALL_TARGETS=(image template request_body consent config mrz data_groups sod master_list portrait)
+ALL_TARGETS=(image template request_body consent config mrz data_groups sod master_list portrait session_fields)
 
 usage() { echo "usage: scripts/fuzz.sh {$(IFS="|"; echo "${ALL_TARGETS[*]}")|all} SECONDS" >&2; exit 2; }
 [[ $# -eq 2 && "$2" =~ ^[0-9]+$ && "$2" -gt 0 ]] || usage

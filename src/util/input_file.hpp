@@ -39,6 +39,7 @@ inline constexpr std::size_t server_config = 64u << 10;   // `serve --config`
 inline constexpr std::size_t key_file = 4u << 10;         // a data key is 32 or 65 bytes
 inline constexpr std::size_t template_file = 1u << 20;    // a template is ~2 KiB
 inline constexpr std::size_t calibration = 1u << 20;      // match and liveness calibrations (~4 KiB)
+inline constexpr std::size_t challenge = 64u << 10;       // a liveness challenge (~1 KiB)
 inline constexpr std::size_t dataset_list = 64u << 20;    // LFW pairs and PAD labels files
 inline constexpr std::size_t model = 256u << 20;          // ONNX model files (the largest is 6 MB)
 }  // namespace input_limit
