@@ -1,4 +1,5 @@
 #include "faceproof/engine.hpp"
+#include "image/capture_condition.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -234,7 +235,11 @@ int most_prominent_face(const std::vector<Face>& faces, cv::Size size) {
 
 FaceContext Engine::analyze(const cv::Mat& bgr) {
     FaceContext found = context(bgr);
-    if (!found.has_face()) throw Error(ErrorCode::no_face, "no face found in the image");
+    if (!found.has_face()) {
+        // Say why when the image shows it, so the person can fix it (and not just retake it).
+        const std::string why = describe_capture_condition(capture_condition(bgr));
+        throw Error(ErrorCode::no_face, "no face found in the image" + (why.empty() ? "" : ": " + why));
+    }
     return found;
 }
 

@@ -240,6 +240,24 @@ TEST_F(EngineTest, BlankImageHasNoFace) {
     }
 }
 
+// A selfie the camera over- or under-exposed so far that no face is found: the error says why, so
+// the person knows what to fix (not a bare "no face").
+TEST_F(EngineTest, NoFaceSaysWhenTheImageIsTooBrightOrTooDark) {
+    const cv::Mat selfie = fptest::crop(photo_, fptest::grow_box(faces_[0].box, 0.6, photo_.size()));
+    ASSERT_NO_THROW(engine_->analyze(selfie));
+    cv::Mat over_exposed, under_exposed;
+    selfie.convertTo(over_exposed, -1, 0.15, 240);  // everything near white, as a blown-out webcam frame
+    selfie.convertTo(under_exposed, -1, 0.03, 0);   // nearly black
+    const std::string bright = expect_error_code(ErrorCode::no_face, [&] { engine_->analyze(over_exposed); });
+    EXPECT_NE(bright.find("too bright"), std::string::npos) << bright;
+    const std::string dark = expect_error_code(ErrorCode::no_face, [&] { engine_->analyze(under_exposed); });
+    EXPECT_NE(dark.find("too dark"), std::string::npos) << dark;
+    // A blank but well exposed image is only "no face".
+    const std::string blank =
+        expect_error_code(ErrorCode::no_face, [&] { engine_->analyze(fptest::gradient_image(800, 600, true)); });
+    EXPECT_EQ(blank.find("too "), std::string::npos) << blank;
+}
+
 TEST_F(EngineTest, BadInputsAreInvalidArgument) {
     expect_error_code(ErrorCode::invalid_argument, [] { engine_->detect(cv::Mat()); });
     expect_error_code(ErrorCode::invalid_argument, [] { engine_->detect(cv::Mat(100, 100, CV_8UC1, cv::Scalar(0))); });

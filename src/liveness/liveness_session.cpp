@@ -37,6 +37,7 @@
 //     models and the light rule carry that. (A signed nose-tip parallax off the eye/brow/mouth
 //     plane separates better — real median 0.17, tilted photos 0.04 — but still overlaps.)
 #include "faceproof/liveness_session.hpp"
+#include "image/capture_condition.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -241,13 +242,7 @@ LivenessChallenge LivenessChallenge::from_json(const nlohmann::json& json) {
 
 namespace {
 
-// Capture conditions, on 0-255 luma. Measured on the face-api samples (face luma 90-170, sharpness
-// of the face scaled to 128 px above 100) and on darkened / brightened / blurred copies of them in
-// tests/test_liveness_session.cpp (FrameMeasurement suite).
-constexpr double kTooDarkLuma = 40;     // mean luma of the face (or the frame without a face)
-constexpr double kTooBrightLuma = 220;
-constexpr double kClippedShareTooBright = 0.5;  // share of face pixels at >= 250
-constexpr double kBlurredSharpness = 8;         // Laplacian variance at 128 px wide
+// Capture conditions (too dark, too bright, blurred): image/capture_condition.hpp.
 constexpr double kSignificantFaceArea = 0.25;   // like the quality's single_face: side >= half the primary's
 
 std::uint64_t fnv1a(const cv::Mat& image) {
@@ -273,18 +268,6 @@ cv::Mat grey_of(const cv::Mat& image) {
     else if (image.channels() == 4) cv::cvtColor(image, grey, cv::COLOR_BGRA2GRAY);
     else grey = image;
     return grey;
-}
-
-double sharpness_of(const cv::Mat& grey_region) {
-    if (grey_region.empty()) return 0;
-    const double scale = 128.0 / grey_region.cols;
-    cv::Mat resized, laplacian;
-    cv::resize(grey_region, resized, cv::Size(128, std::max(1, int(std::lround(grey_region.rows * scale)))), 0, 0,
-               scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-    cv::Laplacian(resized, laplacian, CV_64F);
-    cv::Scalar mean, deviation;
-    cv::meanStdDev(laplacian, mean, deviation);
-    return deviation[0] * deviation[0];
 }
 
 cv::Rect clip(const cv::Rect2f& box, cv::Size size) {
@@ -334,18 +317,6 @@ std::array<double, 3> mean_rgb(const cv::Mat& bgr, const cv::Mat& mask) {
     return {m[2], m[1], m[0]};
 }
 
-// Why a region cannot be used, from its luma and sharpness; empty when it can.
-std::string exposure_problem(const cv::Mat& grey_region, const cv::Mat& mask) {
-    const double luma = cv::mean(grey_region, mask)[0];
-    if (luma < kTooDarkLuma) return "too_dark";
-    cv::Mat clipped = grey_region >= 250;
-    if (!mask.empty()) clipped &= mask;
-    const double area = mask.empty() ? double(grey_region.total()) : double(cv::countNonZero(mask));
-    if (luma > kTooBrightLuma || (area > 0 && cv::countNonZero(clipped) / area > kClippedShareTooBright))
-        return "too_bright";
-    return {};
-}
-
 }  // namespace
 
 SessionFrame measure_session_frame(const FaceContext& face, double time_ms, int color_index, LivenessChecker& checker) {
@@ -365,7 +336,7 @@ SessionFrame measure_session_frame(const FaceContext& face, double time_ms, int 
 
     if (!face.has_face()) {
         f.face_count = 0;
-        const std::string exposure = exposure_problem(grey, cv::Mat());
+        const std::string exposure = exposure_condition(grey, cv::Mat());
         f.unusable_reason = !exposure.empty() ? exposure : sharpness_of(grey) < kBlurredSharpness ? "blurred" : "no_face";
         return f;
     }
@@ -388,7 +359,7 @@ SessionFrame measure_session_frame(const FaceContext& face, double time_ms, int 
     if (f.face_count > 1) {
         f.unusable_reason = "several_faces";
     } else {
-        const std::string exposure = exposure_problem(grey, skin);
+        const std::string exposure = exposure_condition(grey, skin);
         if (!exposure.empty()) f.unusable_reason = exposure;
         else if (f.sharpness < kBlurredSharpness) f.unusable_reason = "blurred";
     }
