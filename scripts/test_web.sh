@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end test of the web capture page: a real `faceproof serve` on a free local port, a fresh
 # SQLite store with one operator key, Debian's Chromium (headless) whose camera plays a clip made
-# from a test photo, driven by tests/e2e/web_capture.mjs (playwright-core).
+# from a test photo, driven by tests/e2e/web_capture.mjs (playwright-core). The test uses the
+# operator key only as the operator's backend would, to create challenge-liveness sessions; the page
+# gets /#session=<id>&token=<client token> and must never send the key. A still photo cannot follow
+# a challenge: every session must be refused (not live), with the step reasons, and for a
+# motion_light session LIGHT_NOT_FOLLOWED, shown on the page.
 #   scripts/test_web.sh
 # Builds nothing: needs build/faceproof and build/faceproof_fake_camera (scripts/setup.sh), the
 # models, test-data/face-api/ (scripts/setup.sh), /usr/bin/chromium and node. Installs the pinned
@@ -50,7 +54,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Test inputs: a small grey "ID portrait" (tight crop) and a wider colour "selfie" of the same face,
-# played by the fake camera as a gently moving 640x480 clip.
+# played by the fake camera as a gently moving 640x480 clip (a replayed still: it cannot follow a
+# challenge's movements nor reflect its colours).
 "$FAKE_CAMERA" --crop-face "$PHOTO" "$TMP/id_portrait.jpg" --margin 0.3 --size 300 --grey >/dev/null
 "$FAKE_CAMERA" --crop-face "$PHOTO" "$TMP/selfie.jpg" --margin 0.5 --size 640 >/dev/null
 "$FAKE_CAMERA" "$TMP/selfie.jpg" "$TMP/camera.y4m" --frames 60 >/dev/null
@@ -81,6 +86,7 @@ done
 ((ready)) || { tail -n 50 "$TMP/server.log" >&2; fail "$URL/readyz did not answer 200 within 60 s"; }
 
 status=0
+echo "test_web: server at $URL; running tests/e2e/web_capture.mjs (screenshots in build/e2e/)"
 FACEPROOF_URL="$URL" FACEPROOF_API_KEY="$KEY" ID_IMAGE="$TMP/id_portrait.jpg" FAKE_VIDEO="$TMP/camera.y4m" \
   CHIP_DIR="$TMP/document/bundle" \
   CHROMIUM="$CHROMIUM" OUT_DIR="$ROOT/build/e2e" node tests/e2e/web_capture.mjs || status=$?

@@ -1,30 +1,94 @@
-// faceproof web capture page: ID document -> selfie burst -> decision (POST /v1/verify).
+// faceproof web capture page: ID document -> challenge-liveness session -> decision.
 //
-// Privacy: the API key, the ID image and the selfie frames live only in the `state` object below.
+// The page holds no API key. The operator's backend creates a liveness session
+// (POST /v1/liveness/sessions with its API key) and opens this page as
+//   /#session=<session_id>&token=<client_token>
+// The client token (fpsess_...) is scoped to that one session: read its challenge, send its capture
+// once, and run one verification with it. The page reads the fragment, then removes it from the
+// address bar.
+//
+// Flow: ID document (photo or chip files) -> GET the session (its challenge) -> the camera films
+// a frontal baseline, then each step of the challenge in order (prompt, hold, back to frontal),
+// ~10 frames a second; in motion_light the window around the preview shows the challenge's colours
+// in order (cycled until the end), and each frame records the colour index on screen -> POST
+// .../capture (frames unmirrored, timestamps_ms, color_indices) -> the session's decision (live /
+// not_live / retry) with its reasons and steps -> unless "retry", POST /v1/verify with
+// liveness_session and the ID reference -> the identity decision.
+//
+// Privacy: the client token, the ID image and the frames live only in the `state` object below.
 // Nothing is written to localStorage, sessionStorage, IndexedDB, the Cache API or cookies; the
-// camera is stopped as soon as the burst is taken; images are drawn on canvases (decoded with
-// createImageBitmap, or through an object URL revoked as soon as the image is decoded); "Start
-// over" (and leaving the page) drops every image and result.
+// camera is stopped as soon as the capture is taken; images are drawn on canvases (decoded with
+// createImageBitmap, or through an object URL revoked as soon as the image is decoded); "Forget the
+// images" (and leaving the page) drops every image and result.
 'use strict';
 
 (() => {
-  const BURST_FRAMES = 5;          // frames of one selfie capture
-  const BURST_MS = 1500;           // from the first frame to the last
-  const READY_MS = 1200;           // "get ready" before the first frame
-  const JPEG_QUALITY = 0.92;
+  const FRAME_MS = 100;            // ~10 frames a second (the server needs 8 or more, no gap > 400 ms)
+  const MAX_FRAMES = 120;          // the server's default limit per capture
+  const FRAME_MAX_SIDE = 640;      // frames are sent at most 640 px wide (640x480 from most cameras)
+  const JPEG_QUALITY = 0.85;
+  const BASELINE_MS = 1000;        // looking straight at the camera before the first step
+  const MOVE_MS = 1400;            // from a prompt to the pose reached
+  const BLINK_MS = 1400;           // a blink step: the prompt, the blink
+  const BACK_MS = 1100;            // back to frontal after each step
+  const READY_MS = 1500;           // "get ready" before the first frame
   const REQUEST_TIMEOUT_MS = 120000;
   const MAX_CANVAS_SIDE = 1600;    // result pictures are drawn at most this large
   const PREVIEW_SIDE = 800;        // the ID preview of step 1
   const MIN_CANVAS_SIDE = 480;     // smaller images are scaled up on the canvas
-  const CHALLENGE = 'Blink, then turn your head slightly';
+  const NEUTRAL_BACKGROUND = '#f3f4f6';
 
-  // Human sentences for every code of docs/api-v1.md.
-  const DECISION_REASONS = {
-    NO_MATCH: 'The face in the selfie does not match the ID portrait closely enough.',
-    PROBE_QUALITY: 'The selfie is not of usable quality (see “Image quality” below).',
-    SPOOF_SUSPECTED: 'The selfie may not show a live person: it looks like a photo, a screen or a mask.',
-    NO_CHALLENGE: 'The liveness challenge was not seen: no blink or head turn during the capture.',
-    FACE_CHANGED: 'The face changed during the capture: the pictures do not all show the same person.',
+  // The challenge's actions as prompts. turn_left is the person's own left: in the mirrored
+  // preview their head moves to the screen's left, as they expect.
+  const ACTIONS = {
+    turn_left: { prompt: 'turn your head to your left', hold: 'Hold it, head turned to your left', back: 'Look straight at the camera again' },
+    turn_right: { prompt: 'turn your head to your right', hold: 'Hold it, head turned to your right', back: 'Look straight at the camera again' },
+    look_up: { prompt: 'look up (raise your chin)', hold: 'Hold it, chin raised', back: 'Look straight at the camera again' },
+    look_down: { prompt: 'look down (lower your chin)', hold: 'Hold it, chin lowered', back: 'Look straight at the camera again' },
+    blink: { prompt: 'blink once', hold: '', back: 'Keep your eyes open and look straight at the camera' },
+    move_closer: { prompt: 'move closer to the camera', hold: 'Hold it, close to the camera',
+      back: 'Move back to where you were and look straight at the camera' },
+  };
+  const actionText = (action) => (ACTIONS[action] ? ACTIONS[action].prompt : `do this: ${action}`);
+  const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
+  // Human sentences for the codes of the liveness session rules (src/liveness/liveness_session.cpp)
+  // and of the verification (docs/api-v1.md); an unknown code is shown as it is.
+  const REASONS = {
+    // Capture conditions ("retry"): what to fix.
+    TOO_DARK: 'The pictures were too dark: add light in front of your face (face a window or a lamp).',
+    TOO_BRIGHT: 'The pictures were too bright: avoid strong light shining on your face or straight into the camera.',
+    BLURRED: 'The pictures were blurred: hold the device still and clean the camera lens.',
+    NO_FACE: 'No face was found in some pictures: keep your whole face inside the picture, facing the camera.',
+    NOT_MEASURED: 'Your face could not be measured in some pictures: face the camera in good light, with your whole face in the picture.',
+    TOO_FEW_FRAMES: 'Too few pictures were taken: keep this page in front and the camera on until the end of the check.',
+    LOW_FRAME_RATE: 'The camera delivered pictures too slowly: close other programs and browser tabs, then try again.',
+    // Not live.
+    SEVERAL_FACES: 'More than one face was seen: only the person being checked may be in front of the camera.',
+    NOT_FRONTAL_AT_START: 'The face was not looking straight at the camera at the start.',
+    STEP_MISSING: 'A movement that was asked for was not seen.',
+    STEP_TOO_SMALL: 'A movement was started but was too small.',
+    STEP_WRONG_DIRECTION: 'A movement went the other way than the one asked (for example right instead of left).',
+    STEP_ORDER: 'The movements were not made in the order asked.',
+    STEP_TOO_LATE: 'A movement came too long after it was asked for.',
+    STEP_NOT_HELD: 'A movement was not held long enough.',
+    NOT_BACK_TO_FRONTAL: 'After a movement, the face did not come back to looking straight at the camera.',
+    BLINK_TOO_LONG: 'The eyes stayed closed too long for a blink.',
+    UNASKED_MOVEMENT: 'A head movement that was not asked for was seen.',
+    FACE_CHANGED: 'The pictures do not all show the same person.',
+    SPLICED: 'The video jumps between pictures, as an edited recording does.',
+    FROZEN_FEED: 'Two pictures in a row were identical: the camera picture looks frozen.',
+    LOOPED_FEED: 'The same picture came back later: the camera picture looks like a loop.',
+    FLAT_SURFACE: 'The face moved like a flat picture being tilted, not like a real head.',
+    SPOOF_SUSPECTED: 'The pictures look like a photo, a screen or a mask rather than a live person.',
+    LIGHT_MISSING: 'The colours shown on the screen were not all captured.',
+    LIGHT_NOT_FOLLOWED: 'The colours shown on the screen did not light the face as they would light a real face in front of it.',
+    NOT_LIVE: 'The liveness check did not find a live person.',
+    NOT_ASSESSED: 'Not checked, because an earlier step failed.',
+    // The verification.
+    NO_MATCH: 'The face does not match the ID portrait closely enough.',
+    PROBE_QUALITY: 'The picture from the liveness check is not of usable quality (see “Image quality” below).',
+    NO_CHALLENGE: 'The liveness challenge was not seen.',
     SOD_SIGNATURE_INVALID: 'The chip’s signature does not verify: its data were altered or corrupted.',
     DG1_HASH_MISMATCH: 'The chip’s data page (DG1) is not the one the issuing State signed.',
     DG2_HASH_MISMATCH: 'The chip’s portrait (DG2) is not the one the issuing State signed.',
@@ -39,9 +103,10 @@
     DOCUMENT_EXPIRED: 'The document has expired.',
     CARD_PORTRAIT_MISMATCH: 'The portrait printed on the card does not match the chip portrait.',
   };
+  const reasonText = (code) => REASONS[code] || `Reason: ${code}.`;
   // Chip files by name as readers export them: EF.SOD (or SOD), DG1, DG2, DG14, DG15.
   const CHIP_FIELDS = { 'EF.SOD': 'sod', SOD: 'sod', DG1: 'dg1', DG2: 'dg2', DG14: 'dg14', DG15: 'dg15' };
-  // Quality feedback: what is wrong, then what to do about it, for the selfie and for the document.
+  // Quality feedback: what is wrong, then what to do about it, for the face picture and for the document.
   const QUALITY_FEEDBACK = {
     BLURRY: ['The image is blurry.', 'Hold still and make sure the camera is in focus.', 'Take a sharper photo of the document.'],
     EYES_CLOSED: ['The eyes look closed.', 'Keep the eyes open and look at the camera.', ''],
@@ -57,11 +122,12 @@
     UNEVEN_LIGHTING: ['The lighting is uneven.', 'Avoid light from one side and strong shadows.',
       'Avoid shadows and reflections on the document.'],
   };
-
+  const NEW_LINK = 'A link can be used only once: to try again, ask the service that sent it to you for a new one.';
 
   const $ = (id) => document.getElementById(id);
   const el = {
-    keyState: $('key-state'), keyForm: $('key-form'), keyInput: $('api-key'), changeKey: $('change-key'),
+    sessionHeading: $('session-heading'), sessionState: $('session-state'), sessionLightNote: $('session-light-note'),
+    progressList: $('progress'),
     status: $('status'),
     steps: [$('step-id'), $('step-selfie'), $('step-result')],
     headings: [$('step-id-heading'), $('step-selfie-heading'), $('step-result-heading')],
@@ -71,9 +137,15 @@
     toSelfie: $('to-selfie'),
     chipFiles: $('chip-files'), chipState: $('chip-state'),
     documentResult: $('document-result'), documentStatus: $('document-status'), documentDetails: $('document-details'),
+    liveDuration: $('live-duration'), challengeSteps: $('challenge-steps'),
+    flashWarning: $('flash-warning'), flashWarningText: $('flash-warning-text'), flashOk: $('flash-ok'), motionNote: $('motion-note'),
     captureArea: $('capture-area'), video: $('video'), cameraPlaceholder: $('camera-placeholder'), challenge: $('challenge'),
+    stepTimerFill: $('step-timer-fill'), stopCapture: $('stop-capture'),
     startCamera: $('start-camera'), capture: $('capture'), backToId: $('back-to-id'),
     busy: $('busy'), error: $('error'), errorMessage: $('error-message'), retry: $('retry'), retake: $('retake'),
+    sessionResult: $('session-result'), sessionDecision: $('session-decision'), sessionDecisionTitle: $('session-decision-title'),
+    sessionDecisionSummary: $('session-decision-summary'), sessionReasons: $('session-reasons'), sessionSteps: $('session-steps'),
+    sessionNext: $('session-next'),
     result: $('result'), decision: $('decision'), decisionTitle: $('decision-title'),
     decisionSummary: $('decision-summary'), decisionReasons: $('decision-reasons'),
     similarity: $('similarity'), similarityFill: $('similarity-fill'), thresholdMark: $('threshold-mark'),
@@ -86,15 +158,23 @@
 
   // Everything sensitive, in memory only.
   const state = {
-    apiKey: '',
+    session: null,       // { id, token } from the link
+    challenge: null,     // the session's challenge (GET /v1/liveness/sessions/{id})
+    sessionState: '',    // its state when last read
+    expiresAt: '',
     idImage: null,       // Blob (the File chosen)
     chip: null,          // { sod, dg1, dg2[, dg14, dg15] } Files, when chip files were chosen instead
     chipPortrait: null,  // the JPEG inside DG2 (Blob), to draw the reference; null for JPEG 2000
-    frames: [],          // Blobs (JPEG) of the selfie burst, in capture order
+    frames: [],          // Blobs (JPEG) of the capture, in capture order
+    times: [],           // ms since the first frame, per frame
+    colorIndices: [],    // motion_light: index of the colour on screen, per frame (-1 = none)
+    sessionDecision: null, // the capture's answer
+    capturing: null,     // { abort(reason) } while the capture runs
     stream: null,        // MediaStream while the camera is on
     request: null,       // AbortController of the request in flight
+    lastAction: null,    // what "Try again" repeats: 'capture' or 'verify'
     retryTimer: 0,
-    generation: 0,       // bumped by Start over: late async work of an older run is dropped
+    generation: 0,       // bumped by "Forget the images": late async work of an older run is dropped
   };
 
   // ------------------------------------------------------------------------------------------
@@ -110,6 +190,16 @@
     list.replaceChildren(...sentences.map((text) => {
       const li = document.createElement('li');
       li.textContent = text;
+      return li;
+    }));
+  }
+
+  // Reason codes as sentences; the code stays on the element (data-code) for support and tests.
+  function listReasons(list, codes) {
+    list.replaceChildren(...codes.map((code) => {
+      const li = document.createElement('li');
+      li.textContent = reasonText(code);
+      li.dataset.code = code;
       return li;
     }));
   }
@@ -132,69 +222,129 @@
     return [x, y, w, h].every(Number.isFinite) && w > 0 && h > 0 ? { x, y, width: w, height: h } : null;
   }
 
+  function timeOfDay(rfc3339) {
+    const when = new Date(rfc3339);
+    return Number.isFinite(when.getTime()) ? when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : '';
+  }
+
   // ------------------------------------------------------------------------------------------
-  // API key: from the URL fragment (#key=...), then removed from the address bar; or typed.
+  // Requests: every one carries the session's client token, never an API key.
 
-  function setKey(key, source) {
-    state.apiKey = key;
-    el.keyState.textContent = key ? `API key set (${source}).` : 'No API key set yet.';
-    showKeyForm(!key);
-  }
-
-  // With a key set, the form folds away behind "Change key" (short page on a phone).
-  function showKeyForm(show) {
-    el.keyForm.hidden = !show;
-    el.changeKey.hidden = show;
-    el.changeKey.setAttribute('aria-expanded', String(show));
-  }
-
-  el.changeKey.addEventListener('click', () => {
-    showKeyForm(true);
-    el.keyInput.focus();
-  });
-
-  // Shows the form (for a missing or refused key) and puts the focus in it.
-  function askForKey() {
-    showKeyForm(true);
-    el.keyInput.focus();
-  }
-
-  function takeKeyFromFragment() {
-    const fragment = location.hash.replace(/^#/, '');
-    const match = /(?:^|&)key=([^&]*)/.exec(fragment);
-    if (!match) return;
-    let key = '';
+  // Returns { response, body } or throws { network: true, timeout } for no answer.
+  async function api(method, path, form = null) {
+    const controller = new AbortController();
+    state.request = controller;
+    const timer = setTimeout(() => controller.abort('timeout'), REQUEST_TIMEOUT_MS);
     try {
-      key = decodeURIComponent(match[1]).trim();
+      const response = await fetch(path, {
+        method,
+        headers: { Authorization: `Bearer ${state.session.token}`, Accept: 'application/json' },
+        body: form,
+        signal: controller.signal,
+        cache: 'no-store',
+        credentials: 'omit',
+        referrerPolicy: 'no-referrer',
+      });
+      const text = await response.text();
+      let body = null;
+      try { body = JSON.parse(text); } catch { body = null; }
+      return { response, body };
     } catch {
-      key = match[1].trim();
+      throw { network: true, timeout: controller.signal.aborted };
+    } finally {
+      clearTimeout(timer);
+      if (state.request === controller) state.request = null;
     }
-    const rest = fragment.replace(match[0], '').replace(/^&/, '');
-    history.replaceState(history.state, '', location.pathname + location.search + (rest ? `#${rest}` : ''));
-    if (key) setKey(key, 'from the link');
   }
 
-  el.keyForm.addEventListener('submit', (event) => {
-    event.preventDefault();
-    const key = el.keyInput.value.trim();
-    el.keyInput.value = '';
-    if (key) {
-      setKey(key, 'typed in');
-      announce('API key set.');
-    } else {
-      announce('Type the API key first.');
-      el.keyInput.focus();
-    }
-  });
+  const sessionPath = (suffix = '') => `/v1/liveness/sessions/${encodeURIComponent(state.session.id)}${suffix}`;
 
-  // A key typed but not confirmed with "Use key" is taken when it is needed.
-  function currentKey() {
-    const typed = el.keyInput.value.trim();
-    if (typed) {
-      el.keyInput.value = '';
-      setKey(typed, 'typed in');
+  // ------------------------------------------------------------------------------------------
+  // The session: from the URL fragment (#session=...&token=...), then removed from the address bar.
+
+  function takeSessionFromFragment() {
+    const fragment = location.hash.replace(/^#/, '');
+    if (!fragment) return false;
+    const params = new URLSearchParams(fragment);
+    const id = (params.get('session') || '').trim();
+    const token = (params.get('token') || '').trim();
+    // Whatever the fragment holds, it leaves the address bar (and the history entry).
+    history.replaceState(history.state, '', location.pathname + location.search);
+    if (!id || !token) return false;
+    clearEverything();
+    state.session = { id, token };
+    return true;
+  }
+
+  function showSessionProblem(text) {
+    el.sessionState.textContent = text;
+    el.sessionState.classList.add('bad');
+    el.sessionLightNote.hidden = true;
+    el.progressList.hidden = true;
+    el.steps.forEach((section) => { section.hidden = true; });
+    announce(text);
+  }
+
+  function stateProblem(sessionState) {
+    switch (sessionState) {
+      case 'open': return '';
+      case 'expired': return `This link has expired. ${NEW_LINK}`;
+      case 'capturing': return 'This link’s liveness check is being decided right now (in another window?).';
+      default: return `This link was used already. ${NEW_LINK}`;
     }
-    return state.apiKey;
+  }
+
+  function describeMode(challenge) {
+    return challenge && challenge.mode === 'motion_light'
+      ? 'head movements while the screen shows colours'
+      : 'head movements only (no flashing colours)';
+  }
+
+  // Reads the session (its state and challenge). Returns true when it can be captured.
+  async function loadSession(focus = false) {
+    if (!state.session) {
+      showSessionProblem('This page works only from the link given by the service that asked you to prove your identity: ' +
+        'the link carries a one-time session. Go back to that service and open its link again.');
+      if (focus) el.sessionHeading.focus();
+      return false;
+    }
+    const generation = state.generation;
+    el.sessionState.classList.remove('bad');
+    el.sessionState.textContent = 'Reading the link…';
+    let answer;
+    try {
+      answer = await api('GET', sessionPath());
+    } catch (error) {
+      if (generation !== state.generation) return false;
+      showSessionProblem(error.timeout ? 'The server did not answer. Reload the page to try again.'
+        : 'Cannot reach the server: check the network connection, then reload the page.');
+      return false;
+    }
+    if (generation !== state.generation) return false;
+    const { response, body } = answer;
+    if (!response.ok || !body || typeof body !== 'object') {
+      showSessionProblem(response.status === 404 || response.status === 401
+        ? `This link is not valid (or it expired some time ago). ${NEW_LINK}`
+        : errorText(response.status, body, retryAfterSeconds(response.headers.get('Retry-After'))));
+      if (focus) el.sessionHeading.focus();
+      return false;
+    }
+    state.challenge = body.challenge || null;
+    state.sessionState = body.state;
+    state.expiresAt = body.expires_at || '';
+    const problem = stateProblem(body.state);
+    if (problem) {
+      showSessionProblem(problem);
+      if (focus) el.sessionHeading.focus();
+      return false;
+    }
+    const steps = Array.isArray(state.challenge && state.challenge.steps) ? state.challenge.steps : [];
+    const until = timeOfDay(state.expiresAt);
+    el.sessionState.textContent = `Ready: a check with ${steps.length} ${describeMode(state.challenge)}` +
+      (until ? `. The link is valid until ${until}: finish before then.` : '.');
+    el.sessionLightNote.hidden = !(state.challenge && state.challenge.mode === 'motion_light');
+    el.progressList.hidden = false;
+    return true;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -231,7 +381,7 @@
     clearCanvas(el.idPreview);
     showPreview(file);
     el.toSelfie.disabled = false;
-    announce('ID document image selected. Continue with the selfie.');
+    announce('ID document image selected. Continue with the liveness check.');
   }
 
   // Decodes an image Blob with its EXIF orientation applied (as the server does), without an object
@@ -327,7 +477,7 @@
     el.chipState.textContent = `Chip files selected: ${Object.keys(chip).map((f) => f === 'sod' ? 'EF.SOD' : f.toUpperCase()).join(', ')}. ` +
       'The chip portrait will be the reference.';
     el.toSelfie.disabled = false;
-    announce('Chip files selected. Continue with the selfie.');
+    announce('Chip files selected. Continue with the liveness check.');
     const generation = state.generation;
     const portrait = await jpegInside(chip.dg2).catch(() => null);
     if (generation !== state.generation || state.chip !== chip) return;
@@ -346,17 +496,135 @@
   el.chipFiles.addEventListener('change', onChipChosen);
   el.toSelfie.addEventListener('click', () => {
     if (!state.idImage && !state.chip) return;
-    goToSelfie();
+    goToLiveness();
   });
 
   // ------------------------------------------------------------------------------------------
-  // Step 2: selfie burst
+  // Step 2: the liveness check (the session's challenge)
 
-  function goToSelfie() {
+  const isLight = () => Boolean(state.challenge && state.challenge.mode === 'motion_light' &&
+    Array.isArray(state.challenge.colors) && state.challenge.colors.length > 0);
+
+  // The timeline of the capture: a frontal baseline, then per step the prompt (time to move), the
+  // hold (hold_ms) and the return to frontal. Times in ms from the first frame.
+  function buildPlan(challenge) {
+    const steps = Array.isArray(challenge && challenge.steps) ? challenge.steps : [];
+    const phases = [{ kind: 'baseline', step: -1, ms: BASELINE_MS }];
+    steps.forEach((s, i) => {
+      const hold = Math.min(5000, Math.max(0, Number(s.hold_ms) || 0));
+      if (s.action === 'blink') {
+        phases.push({ kind: 'move', step: i, ms: Math.max(BLINK_MS, hold) });
+      } else {
+        phases.push({ kind: 'move', step: i, ms: MOVE_MS });
+        phases.push({ kind: 'hold', step: i, ms: Math.max(300, hold) });
+      }
+      phases.push({ kind: 'back', step: i, ms: BACK_MS });
+    });
+    let at = 0;
+    for (const p of phases) {
+      p.start = at;
+      at += p.ms;
+    }
+    return { phases, steps, total: at };
+  }
+
+  function phaseAt(plan, elapsed) {
+    for (let i = 0; i < plan.phases.length; i++) {
+      const p = plan.phases[i];
+      if (elapsed < p.start + p.ms) return { index: i, phase: p, into: elapsed - p.start };
+    }
+    return null;
+  }
+
+  // The colours, in order for their ms each, cycled until the capture ends (every frame is lit by one).
+  function colourAt(colors, elapsed) {
+    const cycle = colors.reduce((sum, c) => sum + Math.max(1, Number(c.ms) || 0), 0);
+    let t = elapsed % cycle;
+    for (let i = 0; i < colors.length; i++) {
+      t -= Math.max(1, Number(colors[i].ms) || 0);
+      if (t < 0) return i;
+    }
+    return colors.length - 1;
+  }
+
+  function rgbText(colour) {
+    const [r, g, b] = (Array.isArray(colour.rgb) ? colour.rgb : [0, 0, 0]).map((v) => Math.min(255, Math.max(0, Math.round(Number(v) || 0))));
+    return `rgb(${r}, ${g}, ${b})`;
+  }
+
+  function promptFor(phase, count) {
+    if (phase.kind === 'baseline') return ['Look straight at the camera', 'Keep still for a moment.'];
+    const step = state.challenge.steps[phase.step];
+    const head = `Step ${phase.step + 1} of ${count}: ${actionText(step.action)}`;
+    const words = ACTIONS[step.action] || { hold: 'Hold it', back: 'Look straight at the camera again' };
+    if (phase.kind === 'move') return [head, step.action === 'blink' ? 'Now.' : 'Now, slowly.'];
+    if (phase.kind === 'hold') return [head, `${words.hold || 'Hold it'}…`];
+    return [`${words.back}`, phase.step + 1 < count ? 'The next movement follows.' : 'Almost done.'];
+  }
+
+  function setPrompt(main, phase = '') {
+    const strong = document.createElement('span');
+    strong.textContent = main;
+    const parts = [strong];
+    if (phase) {
+      const sub = document.createElement('span');
+      sub.className = 'phase';
+      sub.textContent = phase;
+      parts.push(sub);
+    }
+    el.challenge.replaceChildren(...parts);
+  }
+
+  function renderPlanList(current = -1, doneBefore = -1) {
+    const steps = Array.isArray(state.challenge && state.challenge.steps) ? state.challenge.steps : [];
+    el.challengeSteps.replaceChildren(...steps.map((s, i) => {
+      const li = document.createElement('li');
+      li.textContent = capitalise(actionText(s.action));
+      if (i === current) {
+        li.className = 'current';
+        li.setAttribute('aria-current', 'step');
+      } else if (i < doneBefore) {
+        li.className = 'done';
+      }
+      return li;
+    }));
+  }
+
+  function prepareChallenge() {
+    const plan = buildPlan(state.challenge);
+    el.liveDuration.textContent = String(Math.round(plan.total / 1000 + READY_MS / 1000));
+    renderPlanList();
+    const light = isLight();
+    el.flashWarning.hidden = !light;
+    el.motionNote.hidden = light;
+    el.flashOk.checked = false;
+    if (light) {
+      const colors = state.challenge.colors;
+      const mean = colors.reduce((sum, c) => sum + (Number(c.ms) || 0), 0) / colors.length;
+      const perSecond = mean > 0 ? Math.max(1, Math.round(1000 / mean)) : 3;
+      el.flashWarningText.textContent = `During this check the whole window around the camera picture changes colour about ` +
+        `${perSecond} times a second, for about ${Math.round(plan.total / 1000)} seconds. If flashing lights can affect you ` +
+        '(for example photosensitive epilepsy), do not start: ask the service that sent you the link for a check without ' +
+        'colours (its “motion” mode, with head movements only). Only that service can choose it.';
+    }
+  }
+
+  function updateCaptureButton() {
+    el.capture.disabled = !(state.stream && el.video.videoWidth && !state.capturing && state.challenge &&
+      (!isLight() || el.flashOk.checked));
+  }
+
+  async function goToLiveness() {
     state.frames = [];
-    el.challenge.textContent = 'When ready, press “Take the selfie”.';
+    state.times = [];
+    state.colorIndices = [];
     el.challenge.classList.remove('active');
+    setPrompt('When ready, press “Start the check”.');
+    if (state.challenge) prepareChallenge();  // the challenge read with the link; re-read below
     showStep(2);
+    const ok = await loadSession(true);
+    if (!ok || el.steps[1].hidden) return;
+    prepareChallenge();
     startCamera();
   }
 
@@ -390,7 +658,7 @@
     try {
       const stream = await navigator.mediaDevices.getUserMedia({
         audio: false,
-        video: { facingMode: 'user', width: { ideal: 1280 }, height: { ideal: 720 } },
+        video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
       });
       if (generation !== state.generation || el.steps[1].hidden) {
         stream.getTracks().forEach((track) => track.stop());
@@ -398,10 +666,10 @@
       }
       state.stream = stream;
       stream.getVideoTracks().forEach((track) => track.addEventListener('ended', () => {
-        if (state.stream === stream) {
-          stopCamera();
-          announce('The camera stopped. Press “Turn on the camera” to try again.');
-        }
+        if (state.stream !== stream) return;
+        if (state.capturing) state.capturing.abort('camera');
+        stopCamera();
+        announce('The camera stopped. Press “Turn on the camera” to try again.');
       }));
       el.video.srcObject = stream;
       await el.video.play();
@@ -409,9 +677,11 @@
       if (!el.video.videoWidth) throw Object.assign(new Error('no picture from the camera'), { name: 'AbortError' });
       el.cameraPlaceholder.hidden = true;
       el.video.classList.add('on');
-      el.capture.disabled = false;
       el.startCamera.hidden = true;
-      announce('The camera is on. Press “Take the selfie” when the face is in the picture.');
+      updateCaptureButton();
+      announce(isLight() && !el.flashOk.checked
+        ? 'The camera is on. Read the warning about flashing colours, then press “Start the check”.'
+        : 'The camera is on. Put your face in the picture, then press “Start the check”.');
     } catch (error) {
       stopCamera();
       if (generation === state.generation) announce(cameraErrorText(error));
@@ -431,73 +701,157 @@
     el.startCamera.hidden = false;
   }
 
+  // One frame as the camera sees it (not mirrored: the mirror is only the preview's CSS), at most
+  // FRAME_MAX_SIDE pixels wide or high.
   function grabFrame() {
+    const w = el.video.videoWidth;
+    const h = el.video.videoHeight;
+    const scale = Math.min(1, FRAME_MAX_SIDE / Math.max(w, h));
     const canvas = document.createElement('canvas');
-    canvas.width = el.video.videoWidth;
-    canvas.height = el.video.videoHeight;
+    canvas.width = Math.max(1, Math.round(w * scale));
+    canvas.height = Math.max(1, Math.round(h * scale));
     canvas.getContext('2d').drawImage(el.video, 0, 0, canvas.width, canvas.height);
     return canvas;
   }
 
+  // Encodes and frees the canvas.
   function toJpeg(canvas) {
     return new Promise((resolve, reject) => {
-      canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('JPEG encoding failed'))),
-        'image/jpeg', JPEG_QUALITY);
+      canvas.toBlob((blob) => {
+        canvas.width = 0;
+        canvas.height = 0;
+        if (blob) resolve(blob); else reject(new Error('JPEG encoding failed'));
+      }, 'image/jpeg', JPEG_QUALITY);
     });
   }
 
-  async function captureBurst() {
-    if (!state.stream || !el.video.videoWidth) return;
+  function endCaptureDisplay() {
+    el.captureArea.classList.remove('capturing');
+    el.captureArea.style.removeProperty('--light');
+    el.stepTimerFill.style.width = '0';
+    el.stopCapture.hidden = true;
+    el.challenge.classList.remove('active');
+    el.backToId.disabled = false;
+  }
+
+  async function runCapture() {
+    if (!state.stream || !el.video.videoWidth || !state.challenge || state.capturing) return;
+    if (isLight() && !el.flashOk.checked) {
+      announce('Read the warning about flashing colours and tick its box first.');
+      el.flashOk.focus();
+      return;
+    }
     const generation = state.generation;
+    const plan = buildPlan(state.challenge);
+    const colors = isLight() ? state.challenge.colors : [];
+    const count = plan.steps.length;
+    let aborted = '';
+    state.capturing = { abort: (why) => { aborted = aborted || why; } };
     el.capture.disabled = true;
     el.backToId.disabled = true;
     el.challenge.classList.add('active');
-    el.challenge.textContent = 'Get ready: look at the camera…';
-    el.captureArea.scrollIntoView({ block: 'start', behavior: 'instant' });
-    // The camera may stop (unplugged, permission withdrawn) or Start over may be pressed meanwhile.
-    const interrupted = () => {
-      if (generation !== state.generation) return true;
-      if (state.stream) return false;
-      el.challenge.classList.remove('active');
-      el.challenge.textContent = 'The capture was interrupted. Turn on the camera and try again.';
-      el.backToId.disabled = false;
-      return true;
-    };
-    await sleep(READY_MS);
-    if (interrupted()) return;
+    el.captureArea.classList.add('capturing');
+    el.captureArea.style.setProperty('--light', NEUTRAL_BACKGROUND);
+    el.stopCapture.hidden = false;
+    el.stopCapture.focus();
+    setPrompt('Get ready: look straight at the camera', colors.length ? 'The colours start in a moment.' : '');
+    const stopped = () => aborted || generation !== state.generation || !state.stream;
+    for (let waited = 0; waited < READY_MS && !stopped(); waited += 100) await sleep(100);
 
-    el.challenge.textContent = `${CHALLENGE}.`;
-    const canvases = [];
-    const start = performance.now();
-    for (let i = 0; i < BURST_FRAMES; i++) {
-      const due = start + (i * BURST_MS) / (BURST_FRAMES - 1);
-      const wait = due - performance.now();
+    // Frames at a steady pace; the phase and the colour are updated before each frame.
+    const interval = Math.max(FRAME_MS, Math.ceil(plan.total / (MAX_FRAMES - 1)));
+    const pending = [];
+    const times = [];
+    const indices = [];
+    let first = -1;
+    let next = performance.now();
+    let phaseShown = -1;
+    let colourShown = -1;
+    while (!stopped()) {
+      const wait = next - performance.now();
       if (wait > 0) await sleep(wait);
-      if (interrupted()) {
-        canvases.forEach((canvas) => { canvas.width = 0; canvas.height = 0; });
-        return;
+      if (stopped()) break;
+      const now = performance.now();
+      if (first < 0) first = now;
+      const elapsed = now - first;
+      const at = phaseAt(plan, elapsed);
+      if (!at) break;
+      if (at.index !== phaseShown) {
+        phaseShown = at.index;
+        const [main, sub] = promptFor(at.phase, count);
+        setPrompt(main, sub);
+        const step = at.phase.step;
+        renderPlanList(at.phase.kind === 'back' ? -1 : step, at.phase.kind === 'back' ? step + 1 : step);
       }
-      canvases.push(grabFrame());
+      const p = at.phase;
+      el.stepTimerFill.style.width = p.kind === 'hold' ? `${Math.max(0, 100 * (1 - at.into / p.ms)).toFixed(1)}%`
+        : p.kind === 'move' && state.challenge.steps[p.step].action !== 'blink' ? '100%' : '0';
+      let index = -1;
+      if (colors.length) {
+        index = colourAt(colors, elapsed);
+        if (index !== colourShown) {
+          colourShown = index;
+          el.captureArea.style.setProperty('--light', rgbText(colors[index]));
+          el.captureArea.dataset.colour = String(index);
+        }
+      }
+      pending.push(toJpeg(grabFrame()));
+      times.push(Math.round(elapsed));
+      indices.push(index);
+      if (pending.length >= MAX_FRAMES) break;
+      next += interval;
+      if (next < performance.now()) next = performance.now();
     }
-    stopCamera();  // the burst is taken: the camera goes off at once
-    el.challenge.classList.remove('active');
-    el.challenge.textContent = 'Done: the camera is off.';
-    el.backToId.disabled = false;
+    const why = aborted || (generation !== state.generation ? 'gone' : !state.stream ? 'camera' : '');
+    stopCamera();  // the capture is taken (or stopped): the camera goes off at once
+    state.capturing = null;
+    delete el.captureArea.dataset.colour;
+    endCaptureDisplay();
+    let frames;
     try {
-      const frames = await Promise.all(canvases.map(toJpeg));
-      if (generation !== state.generation) return;
-      state.frames = frames;
+      frames = await Promise.all(pending);
     } catch (error) {
-      announce(`The pictures could not be encoded (${error.message}). Try again.`);
+      if (generation === state.generation) {
+        setPrompt('The pictures could not be encoded. Turn on the camera and start again.');
+        announce(`The pictures could not be encoded (${error.message}). Nothing was sent.`);
+      }
       return;
-    } finally {
-      canvases.forEach((canvas) => { canvas.width = 0; canvas.height = 0; });
     }
-    verify();
+    if (generation !== state.generation) return;
+    if (why) {
+      const text = why === 'hidden'
+        ? 'The check stopped because the page went to the background. Nothing was sent: turn on the camera and start again.'
+        : why === 'camera'
+          ? 'The camera stopped during the check. Nothing was sent: turn on the camera and start again.'
+          : 'The check was stopped. Nothing was sent: turn on the camera and start again when ready.';
+      setPrompt(text);
+      renderPlanList();
+      announce(text);
+      el.startCamera.focus();
+      return;
+    }
+    setPrompt('Done: the camera is off.');
+    renderPlanList(-1, count);
+    state.frames = frames;
+    state.times = times;
+    state.colorIndices = colors.length ? indices : [];
+    sendCapture();
   }
 
   el.startCamera.addEventListener('click', startCamera);
-  el.capture.addEventListener('click', captureBurst);
+  el.capture.addEventListener('click', runCapture);
+  el.flashOk.addEventListener('change', () => {
+    updateCaptureButton();
+    if (el.flashOk.checked && !state.stream) announce('Turn on the camera, then press “Start the check”.');
+  });
+  el.stopCapture.addEventListener('click', () => { if (state.capturing) state.capturing.abort('stopped'); });
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && state.capturing) state.capturing.abort('stopped');
+  });
+  // A page in the background gets its timers slowed down: the frame rate would fall. Stop instead.
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden && state.capturing) state.capturing.abort('hidden');
+  });
   el.backToId.addEventListener('click', () => {
     stopCamera();
     state.frames = [];
@@ -505,7 +859,7 @@
   });
 
   // ------------------------------------------------------------------------------------------
-  // Step 3: the request and its answer
+  // Step 3: the requests and their answers
 
   function retryAfterSeconds(header) {
     if (!header) return null;
@@ -514,6 +868,7 @@
     return Number.isFinite(when) ? Math.max(1, Math.ceil((when - Date.now()) / 1000)) : null;
   }
 
+
   function errorText(status, body, retryAfter) {
     const code = body && body.error && body.error.code;
     const message = body && body.error && typeof body.error.message === 'string' ? body.error.message : '';
@@ -521,38 +876,41 @@
     const wait = retryAfter != null ? `retry in ${retryAfter} s` : 'retry in a few seconds';
     switch (status) {
       case 400: return `The server refused the request as invalid.${details}`;
-      case 401: return 'API key missing or wrong. Enter the operator API key above, then press “Try again”.';
-      case 403: return 'This API key is not allowed to run identity checks (an operator key is needed).';
-      case 404: return 'The identity check service was not found on this server.';
-      case 413: return `An image is too large for the server: use a smaller photo.${details}`;
+      case 401: return `The server did not accept this link’s access. ${NEW_LINK}`;
+      case 403: return `This link does not allow this step.${details}`;
+      case 404: return `This link is not valid any more. ${NEW_LINK}`;
+      case 409: return `This link’s liveness check was used already. ${NEW_LINK}`;
+      case 410: return `This link expired before the check was sent. ${NEW_LINK}`;
+      case 413: return `The pictures are too large for the server.${details}`;
       case 415: return `The server did not accept the format of the upload.${details}`;
       case 422:
         if (code === 'no_face') {
           if (/reference/i.test(message)) return 'No face was found on the ID document: take a sharper, closer photo of its portrait.';
-          if (/probe/i.test(message)) return 'No face was found in the selfie: face the camera in good light and retake the selfie.';
-          return `No face was found.${details}`;
+          return `No face was found in the pictures: face the camera in good light.${details}`;
         }
         if (code === 'image_unreadable') return `An image could not be read: it is damaged or not a JPEG, PNG, WebP or BMP image.${details}`;
         return `The images could not be checked.${details}`;
       case 429:
-        if (code === 'locked_out') return `Too many failed attempts with this API key: locked, ${wait}.`;
+        if (code === 'locked_out' || /locked/i.test(message)) return `Too many failed attempts: locked, ${wait}.`;
         return `Too many checks at once: busy, ${wait}.`;
       case 503: return `The server is busy, ${wait}.`;
-      case 500: return 'The server failed while checking (internal error). Try again; if it happens again, tell the administrator.';
+      case 500: return 'The server failed while checking (internal error). Try again; if it happens again, tell the service.';
       default: return `Unexpected answer from the server (HTTP ${status}).${details}`;
     }
   }
 
-  function showError(text, retryAfter = null) {
+  // options: retry (offer "Try again"), retryAfter (s), retake (offer redoing the liveness check).
+  function showError(text, { retry = false, retryAfter = null, retake = false } = {}) {
     el.busy.hidden = true;
-    el.result.hidden = true;
     el.errorMessage.textContent = text;
     el.error.hidden = false;
     announce(text);
     clearInterval(state.retryTimer);
+    el.retry.hidden = !retry;
+    el.retake.hidden = !retake;
     el.retry.disabled = false;
     el.retry.textContent = 'Try again';
-    if (retryAfter > 0) {
+    if (retry && retryAfter > 0) {
       let left = retryAfter;
       el.retry.disabled = true;
       el.retry.textContent = `Try again (${left} s)`;
@@ -569,23 +927,132 @@
     }
   }
 
-  async function verify() {
-    const generation = state.generation;
-    showStep(3, false);
+  function showBusy(text) {
     el.error.hidden = true;
-    el.result.hidden = true;
     el.busy.hidden = false;
-    el.headings[2].focus();
-    announce('Checking the images…');
+    document.getElementById('busy-text').textContent = text;
+    announce(text);
+  }
 
-    if ((!state.idImage && !state.chip) || state.frames.length === 0) {
-      showError('The ID document image or the selfie is missing: start over.');
+  // After a refused request: is the session still open (nothing used up), so the check can be redone?
+  async function sessionStillOpen() {
+    try {
+      const { response, body } = await api('GET', sessionPath());
+      return response.ok && body && body.state === 'open';
+    } catch {
+      return false;
+    }
+  }
+
+  // Shows a failed request; "Try again" only where repeating can help, "Redo" where nothing was used up.
+  async function showRequestError(error, answer, generation) {
+    if (error) {
+      showError(error.timeout ? `The server did not answer within ${REQUEST_TIMEOUT_MS / 1000} s. Try again.`
+        : 'Cannot reach the server: check the network connection, then try again.', { retry: true });
       return;
     }
-    const key = currentKey();
-    if (!key) {
-      showError(errorText(401, null, null));
-      askForKey();
+    const { response, body } = answer;
+    const status = response.status;
+    const retryAfter = retryAfterSeconds(response.headers.get('Retry-After'));
+    const repeatable = status === 429 || status === 503 || status === 500;
+    const text = errorText(status, body, retryAfter);
+    const retake = state.lastAction === 'capture' && ![404, 409, 410].includes(status) && await sessionStillOpen();
+    if (generation !== state.generation) return;
+    showError(text, { retry: repeatable, retryAfter, retake });
+  }
+
+  async function sendCapture() {
+    const generation = state.generation;
+    state.lastAction = 'capture';
+    showStep(3, false);
+    el.result.hidden = true;
+    el.sessionResult.hidden = true;
+    el.headings[2].focus();
+    showBusy(`Checking the liveness check’s ${state.frames.length} pictures… this can take a few seconds.`);
+    if (state.frames.length === 0) {
+      showError('No pictures were taken: redo the liveness check.', { retake: true });
+      return;
+    }
+    const form = new FormData();
+    state.frames.forEach((frame, i) => form.append('frame', frame, `frame-${i + 1}.jpg`));
+    form.append('timestamps_ms', state.times.join(','));
+    if (state.colorIndices.length) form.append('color_indices', state.colorIndices.join(','));
+    let answer;
+    try {
+      answer = await api('POST', sessionPath('/capture'), form);
+    } catch (error) {
+      if (generation === state.generation) await showRequestError(error, null, generation);
+      return;
+    }
+    if (generation !== state.generation) return;
+    if (!answer.response.ok || !answer.body || typeof answer.body !== 'object') {
+      if (answer.response.ok) showError('The server’s answer could not be read. Try again.', { retry: true });
+      else await showRequestError(null, answer, generation);
+      return;
+    }
+    state.sessionDecision = answer.body;
+    renderSession(answer.body);
+    if (answer.body.decision === 'retry') {
+      el.busy.hidden = true;
+      return;
+    }
+    verify();
+  }
+
+  function measuredText(step) {
+    const m = Number(step.measured);
+    if (!Number.isFinite(m) || (step.first_frame < 0 && m === 0)) return '';
+    switch (step.action) {
+      case 'turn_left': case 'turn_right': return `the head turned by ${Math.round(Math.abs(m))}°`;
+      case 'look_up': case 'look_down': return `the head tilted by ${Math.round(Math.abs(m))}°`;
+      case 'move_closer': return `the face came ${m.toFixed(2)} times closer`;
+      case 'blink': return `eyes closed in ${Math.round(m)} picture${Math.round(m) === 1 ? '' : 's'}`;
+      default: return `measured ${num(m, 2)}`;
+    }
+  }
+
+  function renderSession(d) {
+    const decision = d.decision;
+    const reasons = Array.isArray(d.reasons) ? d.reasons : [];
+    el.sessionDecision.className = `decision ${decision === 'live' ? 'accepted' : decision === 'retry' ? 'retry' : 'refused'}`;
+    el.sessionDecision.dataset.decision = decision;
+    el.sessionDecisionTitle.textContent = decision === 'live' ? '✔ Live'
+      : decision === 'retry' ? '↻ Not decided: the pictures could not be used' : '✖ Not live';
+    el.sessionDecisionSummary.textContent = decision === 'live'
+      ? 'Every movement asked was seen, in order, from a live person.'
+      : decision === 'retry' ? 'The pictures could not be checked. What to fix:'
+        : 'The capture did not show a live person following the movements asked. Reasons:';
+    listReasons(el.sessionReasons, reasons.length || decision === 'live' ? reasons : ['NOT_LIVE']);
+    const steps = Array.isArray(d.steps) ? d.steps : [];
+    el.sessionSteps.replaceChildren(...steps.map((s, i) => {
+      const li = document.createElement('li');
+      const measured = measuredText(s);
+      li.textContent = `Step ${i + 1}, ${actionText(s.action)}: ` + (s.passed
+        ? `done${measured ? ` (${measured})` : ''}.`
+        : `not passed. ${reasonText(s.reason || 'NOT_LIVE')}${measured ? ` (Measured: ${measured}.)` : ''}`);
+      li.dataset.passed = String(Boolean(s.passed));
+      if (s.reason) li.dataset.code = s.reason;
+      return li;
+    }));
+    if (steps.length === 0) listItems(el.sessionSteps, ['No movement could be checked.']);
+    el.sessionNext.hidden = decision === 'live';
+    el.sessionNext.textContent = decision === 'retry' ? `Fix this first. ${NEW_LINK}`
+      : decision === 'not_live' ? `The identity cannot be confirmed with this capture. ${NEW_LINK}` : '';
+    el.sessionResult.hidden = false;
+    el.sessionLightNote.hidden = true;  // the colours are over
+    el.sessionState.textContent = 'This link’s liveness check is done: the link cannot be used for another one.';
+    el.sessionDecision.focus();
+    announce(`Liveness check: ${decision === 'live' ? 'live' : decision === 'retry' ? 'not decided, the pictures could not be used' : 'not live'}.`);
+  }
+
+  async function verify() {
+    const generation = state.generation;
+    state.lastAction = 'verify';
+    showStep(3, false);
+    el.result.hidden = true;
+    showBusy('Comparing your face with the ID document…');
+    if (!state.idImage && !state.chip) {
+      showError('The ID document is missing.');
       return;
     }
     const form = new FormData();
@@ -595,53 +1062,25 @@
       const ext = (state.idImage.type.split('/')[1] || 'jpg').replace('jpeg', 'jpg');
       form.append('reference', state.idImage, `reference.${ext}`);
     }
-    state.frames.forEach((frame, i) => form.append('probe', frame, `probe-${i + 1}.jpg`));
-    form.append('require_liveness', 'true');
-
-    const controller = new AbortController();
-    state.request = controller;
-    const timer = setTimeout(() => controller.abort('timeout'), REQUEST_TIMEOUT_MS);
-    let response;
-    let body = null;
+    form.append('liveness_session', state.session.id);
+    let answer;
     try {
-      response = await fetch('/v1/verify', {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${key}`, Accept: 'application/json' },
-        body: form,
-        signal: controller.signal,
-        cache: 'no-store',
-        credentials: 'omit',
-        referrerPolicy: 'no-referrer',
-      });
-      const text = await response.text();
-      try { body = JSON.parse(text); } catch { body = null; }
+      answer = await api('POST', '/v1/verify', form);
     } catch (error) {
-      if (generation !== state.generation) return;
-      showError(controller.signal.aborted
-        ? `The server did not answer within ${REQUEST_TIMEOUT_MS / 1000} s. Try again.`
-        : 'Cannot reach the server: check the network connection, then try again.');
+      if (generation === state.generation) await showRequestError(error, null, generation);
       return;
-    } finally {
-      clearTimeout(timer);
-      if (state.request === controller) state.request = null;
     }
     if (generation !== state.generation) return;
-    if (!response.ok) {
-      const retryAfter = retryAfterSeconds(response.headers.get('Retry-After'));
-      showError(errorText(response.status, body, retryAfter), retryAfter);
-      if (response.status === 401) {
-        state.apiKey = '';  // refused: of no further use
-        el.keyState.textContent = 'The server refused the API key.';
-        askForKey();
-      }
+    if (!answer.response.ok) {
+      await showRequestError(null, answer, generation);
       return;
     }
-    if (!body || typeof body !== 'object') {
-      showError('The server’s answer could not be read. Try again.');
+    if (!answer.body || typeof answer.body !== 'object') {
+      showError('The server’s answer could not be read.');
       return;
     }
     try {
-      await renderResult(body, generation);
+      await renderResult(answer.body, generation);
     } catch (error) {
       if (generation === state.generation) showError(`The answer could not be shown (${error.message}).`);
     }
@@ -738,8 +1177,8 @@
       ? 'The identity is not confirmed. Reasons:'
       : r.checks_required === false
         ? 'The faces match (liveness and quality were reported only, not required).'
-        : 'The selfie shows the owner of the ID document: a live person, in usable quality.';
-    listItems(el.decisionReasons, reasons.map((code) => DECISION_REASONS[code] || `Reason: ${code}.`));
+        : 'The person in front of the camera is the owner of the ID document: live, and in usable quality.';
+    listReasons(el.decisionReasons, reasons);
     if (!accepted && reasons.length === 0) {
       listItems(el.decisionReasons, ['The server gave no reason.']);
     }
@@ -759,55 +1198,36 @@
 
     renderDocument(r.document);
 
-    const probeFrame = Number.isInteger(r.probe_frame) && state.frames[r.probe_frame] ? r.probe_frame : 0;
+    // The probe is the session's best frame (the one the server kept).
+    const best = state.sessionDecision && Number.isInteger(state.sessionDecision.best_frame) ? state.sessionDecision.best_frame : -1;
+    const probeFrame = state.frames[best] ? best : 0;
     const referenceImage = state.chip ? state.chipPortrait : state.idImage;
     el.referenceCaption.textContent = state.chip ? 'Chip portrait' : 'ID document';
-    el.probeCaption.textContent = `Selfie, picture ${probeFrame + 1} of ${state.frames.length} (the best quality)`;
+    el.probeCaption.textContent = `Liveness check, picture ${probeFrame + 1} of ${state.frames.length} (the one compared)`;
     await Promise.all([
       referenceImage ? drawFace(el.referenceCanvas, referenceImage, r.reference, el.referenceCaption.textContent)
         : Promise.resolve(clearCanvas(el.referenceCanvas)),
-      drawFace(el.probeCanvas, state.frames[probeFrame], r.probe, `Selfie, picture ${probeFrame + 1}`),
+      state.frames[probeFrame] ? drawFace(el.probeCanvas, state.frames[probeFrame], r.probe, `Liveness check picture ${probeFrame + 1}`)
+        : Promise.resolve(clearCanvas(el.probeCanvas)),
     ]);
     if (generation !== state.generation) return;
 
     const l = r.liveness || {};
-    const live = Boolean(l.live ?? l.decision === 'live');
+    const decision = l.decision || (l.live ? 'live' : 'not_live');
+    const live = decision === 'live';
     el.liveness.className = `liveness ${live ? 'ok' : 'bad'}`;
-    el.liveness.textContent = `${live ? 'Live' : 'Not live'}: score ${num(Number(l.score), 2)} ` +
-      `(${live ? 'at or above' : 'below'} the threshold ${num(Number(l.threshold), 2)})` +
+    el.liveness.textContent = `${live ? 'Live' : 'Not live'}: decided by the liveness check above` +
+      (Number.isFinite(Number(l.score)) ? ` (median picture score ${num(Number(l.score), 2)}, threshold ${num(Number(l.threshold), 2)})` : '') +
       (r.checks_required === false ? ', reported only.' : '.');
     const details = [];
-    const c = l.challenge || {};
-    if (l.burst) {
-      if (c.assessed === false) {
-        details.push('The blink and head-turn challenge could not be assessed.');
-      } else {
-        details.push(c.blink ? 'A blink was seen.' : 'No blink was seen.');
-        const yaw = Number(c.yaw_range_deg);
-        details.push((c.head_turn ? 'A head turn was seen' : 'No head turn was seen') +
-          (Number.isFinite(yaw) ? ` (the head turned by ${Math.round(yaw)}°).` : '.'));
-      }
-      if (l.same_face && l.same_face.assessed !== false) {
-        details.push(l.same_face.same === false
-          ? 'The pictures do not all show the same face.'
-          : 'All pictures show the same face.');
-      }
-    }
-    const frameScores = Array.isArray(l.frame_scores) ? l.frame_scores : [];
-    if (frameScores.length) details.push(`${frameScores.length} picture${frameScores.length > 1 ? 's' : ''} assessed.`);
+    if (l.session_id) details.push(`Liveness session ${l.session_id}: ${decision === 'not_live' ? 'not live' : decision}.`);
     for (const code of Array.isArray(l.reasons) ? l.reasons : []) {
-      if (!reasons.includes(code)) details.push(DECISION_REASONS[code] || `Liveness note: ${code}.`);
+      if (!reasons.includes(code)) details.push(reasonText(code));
     }
     listItems(el.livenessDetails, details);
 
     const q = r.quality || {};
-    const probeQuality = qualitySentences(q.probe, 'selfie');
-    const frames = Array.isArray(q.probe_frames) ? q.probe_frames : [];
-    if (frames.length > 1) {
-      const passing = frames.filter((f) => f && f.pass).length;
-      probeQuality.push(`${passing} of ${frames.length} pictures meet the requirements.`);
-    }
-    listItems(el.qualityProbe, probeQuality);
+    listItems(el.qualityProbe, qualitySentences(q.probe, 'selfie'));
     listItems(el.qualityReference, qualitySentences(q.reference, 'ID portrait'));
 
     el.busy.hidden = true;
@@ -817,14 +1237,16 @@
     announce(`Decision: ${accepted ? 'accepted' : 'refused'}.`);
   }
 
-  el.retry.addEventListener('click', verify);
+  el.retry.addEventListener('click', () => {
+    if (state.lastAction === 'capture') sendCapture(); else verify();
+  });
   el.retake.addEventListener('click', () => {
     el.error.hidden = true;
-    goToSelfie();
+    goToLiveness();
   });
 
   // ------------------------------------------------------------------------------------------
-  // Start over: every image and result leaves memory and the page.
+  // "Forget the images": every image and result leaves memory and the page.
 
   function clearCanvas(canvas) {
     canvas.width = 0;
@@ -834,14 +1256,20 @@
 
   function clearEverything() {
     state.generation += 1;
+    if (state.capturing) state.capturing.abort('gone');
+    state.capturing = null;
     if (state.request) state.request.abort();
     state.request = null;
     clearInterval(state.retryTimer);
     stopCamera();
+    endCaptureDisplay();
     state.idImage = null;
     state.chip = null;
     state.chipPortrait = null;
     state.frames = [];
+    state.times = [];
+    state.colorIndices = [];
+    state.sessionDecision = null;
     el.idCamera.value = '';
     el.idFile.value = '';
     el.chipFiles.value = '';
@@ -853,29 +1281,43 @@
     el.idPreviewCaption.textContent = '';
     el.idPreviewFigure.hidden = true;
     el.toSelfie.disabled = true;
-    el.backToId.disabled = false;
-    el.challenge.classList.remove('active');
-    el.challenge.textContent = 'When ready, press “Take the selfie”.';
+    el.flashOk.checked = false;
+    setPrompt('When ready, press “Start the check”.');
+    el.challengeSteps.replaceChildren();
     clearCanvas(el.referenceCanvas);
     clearCanvas(el.probeCanvas);
-    for (const list of [el.decisionReasons, el.livenessDetails, el.qualityProbe, el.qualityReference]) list.replaceChildren();
-    for (const node of [el.decisionTitle, el.decisionSummary, el.similarity, el.liveness, el.errorMessage]) node.textContent = '';
+    for (const list of [el.decisionReasons, el.livenessDetails, el.qualityProbe, el.qualityReference, el.sessionReasons, el.sessionSteps]) {
+      list.replaceChildren();
+    }
+    for (const node of [el.decisionTitle, el.decisionSummary, el.similarity, el.liveness, el.errorMessage,
+      el.sessionDecisionTitle, el.sessionDecisionSummary, el.sessionNext]) node.textContent = '';
     el.decision.className = 'decision';
+    el.sessionDecision.className = 'decision';
+    delete el.sessionDecision.dataset.decision;
     el.similarityFill.style.width = '0';
     el.busy.hidden = true;
     el.error.hidden = true;
     el.result.hidden = true;
+    el.sessionResult.hidden = true;
   }
 
-  el.startOver.addEventListener('click', () => {
+  el.startOver.addEventListener('click', async () => {
     clearEverything();
-    showStep(1);
-    announce('Started over: the images and the result were cleared.');
+    announce('The images and the result were cleared.');
+    if (await loadSession(true)) {
+      showStep(1);
+      announce('The images and the result were cleared. You can start again with this link.');
+    } else {
+      el.sessionState.textContent = `The images and the result were cleared. ${el.sessionState.textContent}`;
+    }
   });
 
   window.addEventListener('pagehide', clearEverything);
-  window.addEventListener('hashchange', takeKeyFromFragment);
+  window.addEventListener('hashchange', async () => {
+    if (!takeSessionFromFragment()) return;
+    if (await loadSession(true)) showStep(1);
+  });
 
-  takeKeyFromFragment();
-  showStep(1, false);
+  takeSessionFromFragment();
+  loadSession().then((ok) => { if (ok) showStep(1, false); });
 })();
