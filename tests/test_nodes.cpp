@@ -1,6 +1,7 @@
 // Two `faceproof serve` processes on one PostgreSQL database (the server started by
 // scripts/with_postgres.sh): an enrolment through node A is found through node B within 2 s, a
-// deletion through B is honoured by A, and a restarted node rebuilds its index from the database.
+// deletion through B is honoured by A, a restarted node rebuilds its index from the database, and a
+// liveness session created on one node is captured and verified on the other.
 #include <gtest/gtest.h>
 
 #include <httplib.h>
@@ -113,6 +114,35 @@ TEST(TwoNodes, SharePostgresAndFollowEachOther) {
     ASSERT_TRUE(a->up()) << a->log();
     EXPECT_EQ(found_on(*a, seconds[1]), "bob");
     EXPECT_EQ(found_on(*a, seconds[0]), "");
+
+    // A liveness session lives in the database: created on A, captured on B with its client token,
+    // its best frame verified on A (once: B then refuses).
+    const auto created = a->client().Post("/v1/liveness/sessions", auth, R"({"mode":"motion"})", "application/json");
+    ASSERT_TRUE(created && created->status == 201) << (created ? created->body : "no answer");
+    const json session = json::parse(created->body);
+    const std::string id = session["session_id"];
+    const httplib::Headers token{{"Authorization", "Bearer " + session["client_token"].get<std::string>()}};
+    httplib::MultipartFormDataItems frames;
+    std::string times;
+    for (int i = 0; i < 9; ++i) {
+        frames.push_back({"frame", seconds[0], "f.jpg", "image/jpeg"});
+        times += (i ? "," : "") + std::to_string(i * 100);
+    }
+    frames.push_back({"timestamps_ms", times, "", ""});
+    const auto captured = b.client().Post("/v1/liveness/sessions/" + id + "/capture", token, frames);
+    ASSERT_TRUE(captured && captured->status == 200) << (captured ? captured->body : "no answer");
+    EXPECT_EQ(json::parse(captured->body)["decision"], "not_live");
+    const auto status = a->client().Get("/v1/liveness/sessions/" + id, token);
+    ASSERT_TRUE(status && status->status == 200);
+    EXPECT_EQ(json::parse(status->body)["state"], "decided");
+    const httplib::MultipartFormDataItems verify{{"reference", crops[0], "r.jpg", "image/jpeg"},
+                                                 {"liveness_session", id, "", ""}};
+    const auto verified = a->client().Post("/v1/verify", auth, verify);
+    ASSERT_TRUE(verified && verified->status == 200) << (verified ? verified->body : "no answer");
+    EXPECT_EQ(json::parse(verified->body)["liveness"]["session_id"], id);
+    const auto again = b.client().Post("/v1/verify", auth, verify);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->status, 409) << again->body;
     a.reset();
     b.stop();
     fptest::drop_postgres_schema(schema);

@@ -573,6 +573,33 @@ cv::Point2f centre_of(const cv::Rect2f& box) { return {box.x + box.width / 2, bo
 
 }  // namespace
 
+// The probe for a verification: among the usable open-eyed frames, the most frontal (yaw and pitch
+// from the capture's median pitch, within 5 degrees of the best), the sharpest; -1 when none.
+static int best_probe_frame(const std::vector<SessionFrame>& frames) {
+    std::vector<std::size_t> usable;
+    std::vector<double> pitches;
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+        const SessionFrame& f = frames[i];
+        if (!f.unusable_reason.empty() || f.face_count != 1 || !f.face_template) continue;
+        if (f.eyes_measured && (f.left_eye_open < kEyeClosedBelow || f.right_eye_open < kEyeClosedBelow)) continue;
+        usable.push_back(i);
+        pitches.push_back(f.pitch_deg);
+    }
+    if (usable.empty()) return -1;
+    const double median_pitch = median_of(pitches);
+    const auto off_frontal = [&](std::size_t i) {
+        return std::fabs(frames[i].yaw_deg) + std::fabs(frames[i].pitch_deg - median_pitch);
+    };
+    double most_frontal = 1e9;
+    for (std::size_t i : usable) most_frontal = std::min(most_frontal, off_frontal(i));
+    int best = -1;
+    for (std::size_t i : usable)
+        if (off_frontal(i) <= most_frontal + 5 &&
+            (best < 0 || frames[i].sharpness > frames[static_cast<std::size_t>(best)].sharpness))
+            best = static_cast<int>(i);
+    return best;
+}
+
 SessionDecision decide_session(const LivenessChallenge& challenge, const std::vector<SessionFrame>& frames,
                                const SessionDecisionOptions& options) {
     if (int(frames.size()) > options.max_frames)
@@ -587,7 +614,9 @@ SessionDecision decide_session(const LivenessChallenge& challenge, const std::ve
     d.thresholds = options;
     std::vector<std::string>& reasons = d.reasons;
     for (const ChallengeStep& s : challenge.steps) d.steps.push_back({s.action, false, -1, -1, 0, "NOT_ASSESSED"});
-    const auto finish = [&d]() -> SessionDecision {
+    const auto finish = [&d, &frames]() -> SessionDecision {
+        // Also when a rule stopped early: a verification may still want the session's frame.
+        d.best_frame = best_probe_frame(frames);
         bool retry_only = !d.reasons.empty();
         for (const auto& r : d.reasons) retry_only = retry_only && kRetryReasons.count(r) > 0;
         d.decision = d.reasons.empty() ? "live" : retry_only ? "retry" : "not_live";
@@ -812,16 +841,6 @@ SessionDecision decide_session(const LivenessChallenge& challenge, const std::ve
         }
     }
 
-    // The probe: among the most frontal open-eyed frames (within 5 degrees of the best), the sharpest.
-    double most_frontal = 1e9;
-    for (std::size_t i = 0; i < frames.size(); ++i)
-        if (!readings[i].eyes_closed)
-            most_frontal = std::min(most_frontal, std::fabs(frames[i].yaw_deg) + std::fabs(readings[i].pitch_change));
-    for (std::size_t i = 0; i < frames.size(); ++i) {
-        if (readings[i].eyes_closed) continue;
-        if (std::fabs(frames[i].yaw_deg) + std::fabs(readings[i].pitch_change) > most_frontal + 5) continue;
-        if (d.best_frame < 0 || frames[i].sharpness > frames[std::size_t(d.best_frame)].sharpness) d.best_frame = int(i);
-    }
     return finish();
 }
 
