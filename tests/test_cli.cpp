@@ -111,6 +111,7 @@ std::vector<std::uint8_t> encode(const std::string& ext, const cv::Mat& image) {
     return bytes;
 }
 
+
 }  // namespace
 
 // --- usage: parsed before anything is loaded -------------------------------------------------------
@@ -530,4 +531,45 @@ TEST_F(CliTest, EvalLfwOnATinyPairsFile) {
     EXPECT_DOUBLE_EQ(j.value("accuracy_std", -1.0), 0.0);
     EXPECT_TRUE(j["tar_at_fmr"].is_object()) << j["tar_at_fmr"];
     EXPECT_EQ(j.value("template_model", ""), model_id_);
+}
+
+TEST_F(CliTest, LivenessChallengeAndCheckOfARecordedCapture) {
+    CliResult r = run_cli({"liveness", "challenge", "--mode", "motion_light", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    const json challenge = parse_stdout(r);
+    ASSERT_TRUE(challenge.is_object()) << describe(r);
+    EXPECT_EQ(challenge["mode"], "motion_light");
+    EXPECT_EQ(challenge["steps"].size(), 3u);
+    EXPECT_GE(challenge["colors"].size(), 6u);
+    EXPECT_NE(parse_stdout(run_cli({"liveness", "challenge", "--json"}))["nonce"], challenge["nonce"]);
+
+    // A still photo "recorded" for the challenge: refused, with the step and light reasons.
+    const fs::path file = dir_->path() / "challenge.json";
+    fptest::write_text(file, challenge.dump());
+    std::vector<std::string> args{"liveness", "check", "--challenge", file.string()};
+    std::string times, colors;
+    for (int i = 0; i < 14; ++i) {
+        args.push_back(face_path(0).string());
+        times += (i ? "," : "") + std::to_string(i * 100);
+        colors += (i ? "," : "") + std::to_string(i / 3 % 6);
+    }
+    std::vector<std::string> with_times = args;
+    with_times.insert(with_times.end(), {"--timestamps-ms", times, "--colors", colors, "--json"});
+    r = run_cli(with_times);
+    EXPECT_EQ(r.exit_code, 1) << describe(r);
+    const json decided = parse_stdout(r);
+    ASSERT_TRUE(decided.is_object()) << describe(r);
+    EXPECT_EQ(decided["decision"], "not_live");
+    const auto reasons = decided["reasons"].get<std::vector<std::string>>();
+    EXPECT_NE(std::find(reasons.begin(), reasons.end(), "FROZEN_FEED"), reasons.end()) << decided.dump();
+
+    // Usage errors: a list that does not fit the frames, a challenge file that is not one.
+    std::vector<std::string> short_list = args;
+    short_list.insert(short_list.end(), {"--timestamps-ms", "0,100", "--json"});
+    EXPECT_EQ(run_cli(short_list).exit_code, 64);
+    fptest::write_text(file, R"({"nonce":"00","mode":"motion","steps":[]})");
+    args.push_back("--json");
+    r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 64) << describe(r);
+    EXPECT_EQ(run_cli({"liveness", "--json"}).exit_code, 64);
 }

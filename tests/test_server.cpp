@@ -620,4 +620,25 @@ TEST_F(ServerTest, FailedLivenessSessionsLockTheSubjectOut) {
     EXPECT_EQ(locked_at, 6) << "five failed sessions (lockout_failures) lock the subject out";
 }
 
+
+TEST_F(ServerTest, RacingCapturesOfOneSessionDecideOnce) {
+    const auto [status, created] = call("POST", "/v1/liveness/sessions", "/v1/liveness/sessions", auth(operator_key_),
+                                        nullptr, "{}", "application/json");
+    ASSERT_EQ(status, 201) << created.dump();
+    const std::string path = "/v1/liveness/sessions/" + std::string(created["session_id"]) + "/capture";
+    const httplib::Headers token = auth(std::string(created["client_token"]));
+    const auto capture = still_capture(faces_[0], 12);
+    std::vector<int> statuses(3, 0);
+    std::vector<std::thread> racers;
+    for (std::size_t i = 0; i < statuses.size(); ++i)
+        racers.emplace_back([&, i] {
+            auto c = server_->client();
+            const auto r = c.Post(path, token, capture);
+            statuses[i] = r ? r->status : 0;
+        });
+    for (auto& t : racers) t.join();
+    EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), 1);
+    EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 409), 2);
+}
+
 }  // namespace
