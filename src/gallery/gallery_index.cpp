@@ -109,33 +109,60 @@ private:
     std::size_t dimension_;
 };
 
-// The same distance over compact codes: each graph element is [float scale][int8 codes], and
-// 1 - scale_a * scale_b * (codes_a . codes_b). A quarter of the float element's bytes, so the
-// graph's memory and its distance computations (memory-bound during a build) shrink with it.
+// The same distance over the compact codes, without a copy of them in the graph: each element is
+// the 8-byte node number, resolved through node -> slot to the index's own code rows (a copy would
+// double the codes' 516 bytes per element). A query is an element whose high bit is set: the rest
+// is the address of its QueryCodes (searches run concurrently, each with its own).
+// Freed nodes (no slot) are at distance 1 (similarity 0): hnswlib still walks through them.
+// requires: the context's vectors change only under the index's write lock (no search running),
+// and a node's slot is set before hnswlib is given the node.
 class CodeSpace final : public hnswlib::SpaceInterface<float> {
 public:
-    explicit CodeSpace(std::size_t dimension) : dimension_(dimension) {}
-    std::size_t get_data_size() override { return sizeof(float) + dimension_; }
-    hnswlib::DISTFUNC<float> get_dist_func() override { return &distance; }
-    void* get_dist_func_param() override { return &dimension_; }
+    struct Context {
+        std::size_t dimension = 0;
+        const std::vector<std::int8_t>* codes = nullptr;
+        const std::vector<gallery::CodeInfo>* infos = nullptr;
+        const std::vector<std::size_t>* slot_of_node = nullptr;
+    };
+    struct QueryCodes {
+        float scale = 0;
+        const std::int8_t* codes = nullptr;
+    };
+    static constexpr std::uint64_t kQueryTag = std::uint64_t{1} << 63;
 
-    // requires: element has get_data_size() bytes.
-    static void encode(float scale, const std::int8_t* codes, std::size_t dimension, char* element) noexcept {
-        std::memcpy(element, &scale, sizeof scale);
-        std::memcpy(element + sizeof scale, codes, dimension);
-    }
+    explicit CodeSpace(const Context& context) : context_(context) {}
+    std::size_t get_data_size() override { return sizeof(std::uint64_t); }
+    hnswlib::DISTFUNC<float> get_dist_func() override { return &distance; }
+    void* get_dist_func_param() override { return &context_; }
+
+    static std::uint64_t element(std::size_t node) noexcept { return node; }
+    static std::uint64_t query(const QueryCodes& codes) noexcept { return kQueryTag | reinterpret_cast<std::uintptr_t>(&codes); }
 
 private:
-    static float distance(const void* a, const void* b, const void* dimension) {
-        float scale_a, scale_b;
-        std::memcpy(&scale_a, a, sizeof scale_a);
-        std::memcpy(&scale_b, b, sizeof scale_b);
-        const auto* codes_a = reinterpret_cast<const std::int8_t*>(static_cast<const char*>(a) + sizeof(float));
-        const auto* codes_b = reinterpret_cast<const std::int8_t*>(static_cast<const char*>(b) + sizeof(float));
-        return 1.0f - scale_a * scale_b *
-                          static_cast<float>(gallery::dot_codes(codes_a, codes_b, *static_cast<const std::size_t*>(dimension)));
+    static bool resolve(const Context& c, const void* data, float& scale, const std::int8_t*& codes) noexcept {
+        std::uint64_t value;
+        std::memcpy(&value, data, sizeof value);
+        if (value & kQueryTag) {
+            const auto* q = reinterpret_cast<const QueryCodes*>(static_cast<std::uintptr_t>(value & ~kQueryTag));
+            scale = q->scale;
+            codes = q->codes;
+            return true;
+        }
+        if (value >= c.slot_of_node->size()) return false;
+        const std::size_t slot = (*c.slot_of_node)[value];
+        if (slot >= c.infos->size()) return false;  // freed
+        scale = (*c.infos)[slot].scale;
+        codes = c.codes->data() + slot * c.dimension;
+        return true;
     }
-    std::size_t dimension_;
+    static float distance(const void* a, const void* b, const void* param) {
+        const Context& c = *static_cast<const Context*>(param);
+        float scale_a, scale_b;
+        const std::int8_t *codes_a, *codes_b;
+        if (!resolve(c, a, scale_a, codes_a) || !resolve(c, b, scale_b, codes_b)) return 1.0f;
+        return 1.0f - scale_a * scale_b * static_cast<float>(gallery::dot_codes(codes_a, codes_b, c.dimension));
+    }
+    Context context_;
 };
 
 using Graph = hnswlib::HierarchicalNSW<float>;
@@ -721,9 +748,9 @@ private:
             return top.take_sorted();
         }
         const gallery::QuantisedProbe quantised = gallery::quantise_probe(probe, dimension());
-        std::vector<char> query(sizeof(float) + dimension());
-        CodeSpace::encode(quantised.scale, quantised.codes.data(), dimension(), query.data());
-        auto found = graph_->searchKnn(query.data(), candidates);
+        const CodeSpace::QueryCodes query_codes{quantised.scale, quantised.codes.data()};
+        const std::uint64_t query = CodeSpace::query(query_codes);
+        auto found = graph_->searchKnn(&query, candidates);
         std::vector<BoundedCandidates> partial(1, BoundedCandidates(k));
         const BoundTerms terms = bound_terms(quantised);
         for (; !found.empty(); found.pop()) {
@@ -739,6 +766,10 @@ private:
         return node < slot_of_node_.size() ? slot_of_node_[node] : kNoSlot;  // freed: hnswlib skips them already
     }
 
+    // Room for adds before hnswlib must reallocate (resizeIndex doubles then): a quarter for small
+    // graphs, 1/16 for large ones, where a quarter of unused elements would be ~40 bytes per template.
+    static std::size_t headroom(std::size_t rows) noexcept { return rows >= (1u << 20) ? rows / 16 : rows / 4; }
+
     void discard_graph() noexcept {
         graph_.reset();
         float_space_.reset();
@@ -750,19 +781,18 @@ private:
 
     hnswlib::SpaceInterface<float>* make_space() {
         if (compact()) {
-            code_space_ = std::make_unique<CodeSpace>(dimension());
+            code_space_ = std::make_unique<CodeSpace>(CodeSpace::Context{dimension(), &codes_, &infos_, &slot_of_node_});
             return code_space_.get();
         }
         float_space_ = std::make_unique<DotProductSpace>(dimension());
         return float_space_.get();
     }
 
-    // The graph element of a row: the floats themselves, or [scale][codes] written into buffer.
-    const void* graph_element(std::size_t slot, std::vector<char>& buffer) const {
+    // The graph element of a row at a node: the floats themselves, or the node number (CodeSpace).
+    const void* graph_element(std::size_t slot, Node node, std::uint64_t& buffer) const {
         if (!compact()) return row(slot);
-        buffer.resize(sizeof(float) + dimension());
-        CodeSpace::encode(infos_[slot].scale, codes(slot), dimension(), buffer.data());
-        return buffer.data();
+        buffer = CodeSpace::element(node);
+        return &buffer;
     }
 
     // ensures: graph_ holds every row, node n = slot n. Built on threads_ threads: hnswlib's addPoint
@@ -772,7 +802,7 @@ private:
     void build_graph() {
         const std::size_t rows = size_locked();
         hnswlib::SpaceInterface<float>* space = make_space();
-        graph_ = std::make_unique<Graph>(space, std::max(rows + rows / 4, kMinGraphCapacity),
+        graph_ = std::make_unique<Graph>(space, std::max(rows + headroom(rows), kMinGraphCapacity),
                                          static_cast<std::size_t>(options_.hnsw_m),
                                          static_cast<std::size_t>(options_.hnsw_ef_construction));
         graph_->setEf(static_cast<std::size_t>(options_.hnsw_ef_search));
@@ -783,13 +813,13 @@ private:
         }
         if (rows == 0) return;
         // hnswlib's concurrent insertion excludes the first element (it sets the entry point): alone.
-        std::vector<char> first;
-        graph_->addPoint(graph_element(0, first), 0);
+        std::uint64_t first;
+        graph_->addPoint(graph_element(0, 0, first), 0);
         std::atomic<std::size_t> next{1};
         const unsigned workers = static_cast<unsigned>(std::min<std::size_t>(threads_, std::max<std::size_t>(1, rows / 64)));
         run_on_threads(workers, [&](unsigned) {
-            std::vector<char> buffer;
-            for (std::size_t slot; (slot = next.fetch_add(1)) < rows;) graph_->addPoint(graph_element(slot, buffer), slot);
+            std::uint64_t buffer;
+            for (std::size_t slot; (slot = next.fetch_add(1)) < rows;) graph_->addPoint(graph_element(slot, slot, buffer), slot);
         });
     }
 
@@ -801,13 +831,18 @@ private:
         const Node node = reuse ? free_nodes_.back() : slot_of_node_.size();
         if (!reuse && node >= graph_->max_elements_)
             graph_->resizeIndex(std::max(2 * graph_->max_elements_, kMinGraphCapacity));
-        std::vector<char> buffer;
-        graph_->addPoint(graph_element(slot, buffer), node);
-        if (reuse)
-            free_nodes_.pop_back();
-        else
-            slot_of_node_.push_back(kNoSlot);
+        // The node's slot first: the code space reads the row through it while hnswlib links the node.
+        if (!reuse) slot_of_node_.push_back(kNoSlot);
         slot_of_node_[node] = slot;
+        try {
+            std::uint64_t buffer;
+            graph_->addPoint(graph_element(slot, node, buffer), node);
+        } catch (...) {
+            slot_of_node_[node] = kNoSlot;
+            if (!reuse) slot_of_node_.pop_back();
+            throw;
+        }
+        if (reuse) free_nodes_.pop_back();
         slot_nodes_[slot] = node;
     }
 
@@ -815,10 +850,13 @@ private:
         graph_->markDelete(node);
         slot_of_node_[node] = kNoSlot;
         free_nodes_.push_back(node);
-        // A freed node keeps its element until reused: overwrite it, so the removed template's
-        // codes (or floats) leave the graph's memory and any image saved from now on.
-        const auto internal = graph_->label_lookup_.at(node);
-        std::memset(graph_->getDataByInternalId(internal), 0, graph_->data_size_);
+        // A freed node keeps its element until reused: a float element is the removed template
+        // itself, so it is overwritten (it leaves the graph's memory and any image saved from now
+        // on). A code element is only the node number.
+        if (!compact()) {
+            const auto internal = graph_->label_lookup_.at(node);
+            std::memset(graph_->getDataByInternalId(internal), 0, graph_->data_size_);
+        }
     }
 
     // hnswlib 0.6.2 saves to and loads from a file path only; a snapshot must never be a plain file
@@ -852,7 +890,7 @@ private:
         const std::size_t rows = size_locked();
         if (count < rows || count > rows + count / 2 + kMinGraphCapacity) ImageReader::corrupt("graph size");
         hnswlib::SpaceInterface<float>* space = make_space();
-        graph_ = std::make_unique<Graph>(space, std::max<std::size_t>(count + count / 4, kMinGraphCapacity),
+        graph_ = std::make_unique<Graph>(space, std::max<std::size_t>(count + headroom(count), kMinGraphCapacity),
                                          static_cast<std::size_t>(options_.hnsw_m),
                                          static_cast<std::size_t>(options_.hnsw_ef_construction));
         Graph& g = *graph_;
@@ -894,6 +932,11 @@ private:
             const Node label = g.getExternalLabel(static_cast<hnswlib::tableint>(i));
             if (label >= count || !g.label_lookup_.try_emplace(label, static_cast<hnswlib::tableint>(i)).second)
                 ImageReader::corrupt("graph label");
+            if (compact()) {  // a code element is its node number (CodeSpace); anything else would read astray
+                std::uint64_t element;
+                std::memcpy(&element, g.getDataByInternalId(static_cast<hnswlib::tableint>(i)), sizeof element);
+                if (element != label) ImageReader::corrupt("graph element");
+            }
             if (g.isMarkedDeleted(static_cast<hnswlib::tableint>(i))) ++g.num_deleted_;
         }
         for (std::size_t slot = 0; slot < rows; ++slot)
