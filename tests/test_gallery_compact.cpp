@@ -2,7 +2,7 @@
 // quantisation error bound, compact searches identical to the float scan (hits and similarities, bit
 // for bit; with the floats kept and fetched from a source), the graph over codes, and index images
 // (save / restore, refusal of damaged or foreign images, removed vectors absent from later images).
-// No models needed; seeded random vectors.
+// Seeded random vectors; the last test also real LFW templates (skipped without ../shared).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/template_batch.hpp"
 #include "faceproof/error.hpp"
 #include "faceproof/gallery_index.hpp"
 #include "gallery/int8_codes.hpp"
@@ -22,6 +23,7 @@
 
 namespace fp = faceproof;
 namespace gal = faceproof::gallery;
+namespace fs = std::filesystem;
 using fp::ErrorCode;
 using fp::GalleryIndex;
 using fp::GalleryIndexOptions;
@@ -403,5 +405,52 @@ TEST(GalleryImage, ARemovedVectorLeavesLaterImages) {
         const std::vector<std::uint8_t> after = index->save().bytes;
         EXPECT_FALSE(holds(after, removed.data(), kDimension * sizeof(float))) << describe(c);
         EXPECT_FALSE(holds(after, removed_codes.data(), kDimension)) << describe(c);
+    }
+}
+
+// --- real templates -----------------------------------------------------------------------------------
+
+// LFW templates (the first 400 images in name order): every template as a probe against all,
+// compact (floats kept, and fetched) against the float scan: identical hits and similarities.
+TEST(GalleryCompactLfw, IdenticalToTheFloatScanOnRealTemplates) {
+    const fs::path root = fptest::lfw_dev_dir();
+    if (!fs::exists(root)) GTEST_SKIP() << "LFW dev set not found at " << root << "; this test needs ../shared/data/lfw-dev";
+    if (const auto problem = fptest::engine_prerequisites_problem(); !problem.empty()) FAIL() << problem;
+    std::vector<fs::path> images;
+    std::vector<fs::path> identities;
+    for (const auto& entry : fs::directory_iterator(root))
+        if (entry.is_directory()) identities.push_back(entry.path());
+    std::sort(identities.begin(), identities.end());
+    for (const auto& identity : identities) {
+        std::vector<fs::path> files;
+        for (const auto& f : fs::directory_iterator(identity))
+            if (f.path().extension() == ".jpg") files.push_back(f.path());
+        std::sort(files.begin(), files.end());
+        for (const auto& f : files)
+            if (images.size() < 400) images.push_back(f);
+    }
+    const std::vector<fp::BatchItem> items = fp::compute_templates(fptest::shared_models(), {}, images, 0);
+    std::vector<Vector> templates;
+    for (const auto& item : items)
+        if (item.face_template) templates.push_back(item.face_template->values);
+    ASSERT_GE(templates.size(), 300u);
+    const std::size_t dimension = templates.front().size();
+    CountingSource source{&templates};
+    const fp::FullPrecisionSource fetch = source.function();
+    auto floats = GalleryIndex::create(options(dimension, false, true));
+    auto compact = GalleryIndex::create(options(dimension, true, true));
+    auto codes_only = GalleryIndex::create(options(dimension, true, false));
+    for (std::size_t i = 0; i < templates.size(); ++i) {
+        floats->add(static_cast<std::int64_t>(i), templates[i]);
+        compact->add(static_cast<std::int64_t>(i), templates[i]);
+        codes_only->add(static_cast<std::int64_t>(i), templates[i]);
+    }
+    for (std::size_t i = 0; i < templates.size(); ++i) {
+        for (const float min_similarity : {-1.0f, 0.25f}) {
+            const auto expected = floats->search(templates[i], 5, min_similarity);
+            const std::string context = "template " + std::to_string(i) + " min " + std::to_string(min_similarity);
+            expect_identical(compact->search(templates[i], 5, min_similarity), expected, context);
+            expect_identical(codes_only->search(templates[i], 5, min_similarity, &fetch), expected, context);
+        }
     }
 }
