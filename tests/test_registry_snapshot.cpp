@@ -34,7 +34,10 @@ std::vector<float> random_unit(std::mt19937_64& rng) {
     std::normal_distribution<double> normal;
     std::vector<double> v(kDimension);
     double norm = 0;
-    for (double& x : v) norm += (x = normal(rng)) * x;
+    for (double& x : v) {
+        x = normal(rng);
+        norm += x * x;
+    }
     std::vector<float> out(kDimension);
     for (std::size_t i = 0; i < kDimension; ++i) out[i] = static_cast<float>(v[i] / std::sqrt(norm));
     return out;
@@ -44,7 +47,10 @@ std::vector<float> near(std::mt19937_64& rng, const std::vector<float>& base, do
     std::normal_distribution<double> normal(0.0, noise / std::sqrt(static_cast<double>(kDimension)));
     std::vector<double> v(kDimension);
     double norm = 0;
-    for (std::size_t i = 0; i < kDimension; ++i) norm += (v[i] = base[i] + normal(rng)) * v[i];
+    for (std::size_t i = 0; i < kDimension; ++i) {
+        v[i] = base[i] + normal(rng);
+        norm += v[i] * v[i];
+    }
     std::vector<float> out(kDimension);
     for (std::size_t i = 0; i < kDimension; ++i) out[i] = static_cast<float>(v[i] / std::sqrt(norm));
     return out;
