@@ -246,10 +246,12 @@ namespace {
 // and searches, checked against a std::map after every step. The phases grow the gallery past
 // approximate_from, churn it, shrink it below (and free over a quarter of the graph's nodes) and
 // grow it again.
-void run_incremental_sequence(std::size_t approximate_from, std::uint64_t seed) {
+void run_incremental_sequence(std::size_t approximate_from, std::uint64_t seed, bool compact = true) {
     constexpr std::size_t kDimension = 48;
     std::mt19937_64 rng(seed);
-    auto index = GalleryIndex::create(options_for(kDimension, approximate_from));
+    GalleryIndexOptions options = options_for(kDimension, approximate_from);
+    options.compact = compact;
+    auto index = GalleryIndex::create(options);
     std::map<std::int64_t, Vector> model;
     std::vector<std::int64_t> removed;
     std::int64_t next_id = 1;
@@ -333,6 +335,8 @@ void run_incremental_sequence(std::size_t approximate_from, std::uint64_t seed) 
 }  // namespace
 
 TEST(GalleryIndexIncremental, ExactModeMatchesReferenceModel) { run_incremental_sequence(0, 21); }
+TEST(GalleryIndexIncremental, FloatOnlyExactModeMatchesReferenceModel) { run_incremental_sequence(0, 23, false); }
+TEST(GalleryIndexIncremental, FloatOnlyApproximateModeMatchesReferenceModel) { run_incremental_sequence(200, 24, false); }
 
 TEST(GalleryIndexIncremental, ApproximateModeMatchesReferenceModel) { run_incremental_sequence(200, 22); }
 

@@ -1,7 +1,14 @@
-// 1:N search at scale: faceproof's GalleryIndex (exact scan and HNSW) against FAISS (IndexFlatIP and
-// IndexHNSWFlat with the same M / efConstruction / efSearch), on the same synthetic templates.
+// 1:N search at scale: faceproof's GalleryIndex (float scan, compact int8 scan, HNSW over int8 codes)
+// against FAISS (IndexFlatIP, IndexScalarQuantizer 8-bit, IndexHNSWFlat with the same M /
+// efConstruction / efSearch), on the same synthetic templates.
 //
-//   build/faceproof_gallery_bench [--sizes 10000,100000,1000000] [--queries 1000] [--lfw ROOT] ...
+//   build/faceproof_gallery_bench [--sizes 10000,100000,1000000] [--queries 1000] [--lfw ROOT] [--json] ...
+//
+// exact_compact and hnsw keep no floats in memory (as the registry does with the store's sealed
+// templates): their full-precision source here is the generated float array, standing in for the
+// store; each row reports how many vectors a search fetched from it ("fetched/q"), which is what a
+// store read per candidate multiplies. hnsw's startup_s is the time to read its sealed snapshot
+// file, open it with the data key and restore a searchable index from it.
 //   (--help lists every flag; scripts/bench_gallery.sh runs it with OpenMP threads set to sleep)
 //
 // Data: seeded 512-D unit vectors in clusters of look-alikes (members ~0.5 similar to each other);
@@ -35,8 +42,11 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
+#include <faiss/IndexScalarQuantizer.h>
 
 #include "eval/template_batch.hpp"
+#include "faceproof/crypto.hpp"
+#include "faceproof/data_key.hpp"
 #include "faceproof/engine.hpp"
 #include "faceproof/error.hpp"
 #include "faceproof/gallery_index.hpp"
@@ -50,6 +60,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
+
+// Human-readable output: stdout, or stderr with --json (stdout then holds the JSON array only).
+FILE* g_out = stdout;
 
 struct Options {
     std::vector<std::size_t> sizes{10000, 100000, 1000000};
@@ -67,6 +80,9 @@ struct Options {
     std::uint64_t seed = 1;
     bool skip_faiss = false;
     bool skip_hnsw = false;
+    bool json = false;
+    bool hnsw_floats = false;
+    bool skip_float_exact = false;
     std::optional<fs::path> lfw_root, lfw_cache, models_dir;
 };
 
@@ -201,7 +217,12 @@ struct Row {
     std::size_t measured_queries = 0;
     double recall1 = 0, recall10 = 0;
     double bytes_per_template = 0;
+    std::string json_method = {};   // empty: not in the JSON array (the one-thread variants)
+    double startup_seconds = -1;    // < 0: not applicable
+    double fetched_per_query = -1;  // full-precision vectors fetched per search; < 0: none needed
 };
+
+std::vector<Row> g_all_rows;  // every size's rows, for --json
 
 double percentile(std::vector<double> values, double p) {
     if (values.empty()) return 0;
@@ -239,22 +260,26 @@ void measure_queries(const Dataset& d, const std::vector<std::vector<std::int64_
 }
 
 void print_rows(const std::vector<Row>& rows) {
-    std::printf("%-22s %9s %-12s %9s %11s %11s %9s %9s %6s %9s %9s %10s\n", "method", "N", "params", "build s", "adds/s",
+    std::fprintf(g_out, "%-22s %9s %-12s %9s %11s %11s %9s %9s %6s %9s %9s %10s\n", "method", "N", "params", "build s", "adds/s",
                 "incr add/s", "p50 ms", "p99 ms", "q", "recall@1", "recall@10", "B/template");
+    // (start-up from a snapshot and vectors fetched per search follow each row that has them)
     for (const Row& r : rows) {
         char incremental[32] = "-";
         if (r.incremental_adds_per_second >= 0) std::snprintf(incremental, sizeof incremental, "%.0f", r.incremental_adds_per_second);
-        std::printf("%-22s %9zu %-12s %9.2f %11.0f %11s %9.3f %9.3f %6zu %9.4f %9.4f %10.0f\n", r.method.c_str(), r.n,
+        std::fprintf(g_out, "%-22s %9zu %-12s %9.2f %11.0f %11s %9.3f %9.3f %6zu %9.4f %9.4f %10.0f\n", r.method.c_str(), r.n,
                     r.parameters.c_str(), r.build_seconds, r.adds_per_second, incremental, r.p50_ms, r.p99_ms,
                     r.measured_queries, r.recall1, r.recall10, r.bytes_per_template);
+        if (r.startup_seconds >= 0 || r.fetched_per_query >= 0)
+            std::fprintf(g_out, "%-22s %9s start-up from snapshot %s s, full-precision vectors fetched per search %.1f\n", "", "",
+                         r.startup_seconds >= 0 ? std::to_string(r.startup_seconds).c_str() : "-", r.fetched_per_query);
     }
-    std::fflush(stdout);
+    std::fflush(g_out);
 }
 
 void print_ratio(const char* label, const Row* ours, const Row* faiss) {
     if (!ours || !faiss) return;
     auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
-    std::printf("  %-34s adds/s x%.2f  p50 x%.2f  p99 x%.2f  memory x%.2f  recall@1 %+.4f  recall@10 %+.4f\n", label,
+    std::fprintf(g_out, "  %-34s adds/s x%.2f  p50 x%.2f  p99 x%.2f  memory x%.2f  recall@1 %+.4f  recall@10 %+.4f\n", label,
                 ratio(ours->adds_per_second, faiss->adds_per_second), ratio(ours->p50_ms, faiss->p50_ms),
                 ratio(ours->p99_ms, faiss->p99_ms), ratio(ours->bytes_per_template, faiss->bytes_per_template),
                 ours->recall1 - faiss->recall1, ours->recall10 - faiss->recall10);
@@ -270,6 +295,7 @@ Row bench_ours_exact(const Dataset& d, const std::vector<std::vector<std::int64_
     index_options.dimension = d.dimension;
     index_options.approximate_from = 0;
     index_options.threads = threads;
+    index_options.compact = false;
     auto index = GalleryIndex::create(index_options);
     const auto start = Clock::now();
     for (std::size_t i = 0; i < d.size; ++i) index->add(static_cast<std::int64_t>(i), {d.gallery_row(i), d.dimension});
@@ -284,17 +310,101 @@ Row bench_ours_exact(const Dataset& d, const std::vector<std::vector<std::int64_
     return row;
 }
 
-Row bench_ours_hnsw(const Dataset& d, const std::vector<std::vector<std::int64_t>>& truth, int ef_construction,
-                    const Options& options) {
-    Row row{"ours HNSW", d.size, "efC=" + std::to_string(ef_construction)};
+// Defined below, beside the HNSW row that also uses it.
+double snapshot_startup_seconds(const GalleryIndex& index, const GalleryIndexOptions& index_options, std::size_t& snapshot_bytes);
+
+// The full-precision source of the compact methods: rows of the generated array (the store's part).
+struct ArraySource {
+    const Dataset* d = nullptr;
+    std::size_t fetched = 0;
+    FullPrecisionSource function() {
+        return [this](std::span<const std::int64_t> ids, std::span<float> out) {
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                const float* from = ids[i] < static_cast<std::int64_t>(d->size)
+                                        ? d->gallery_row(static_cast<std::size_t>(ids[i]))
+                                        : d->extra.data() + (static_cast<std::size_t>(ids[i]) - d->size) * d->dimension;
+                std::copy_n(from, d->dimension, out.begin() + static_cast<std::ptrdiff_t>(i * d->dimension));
+            }
+            fetched += ids.size();
+        };
+    }
+};
+
+Row bench_ours_compact(const Dataset& d, const std::vector<std::vector<std::int64_t>>& truth, int threads,
+                       const Options& options, const std::string& label) {
+    Row row{label, d.size, "threads=" + std::to_string(threads)};
     const std::size_t before = settled_resident_bytes();
     GalleryIndexOptions index_options;
     index_options.dimension = d.dimension;
-    index_options.approximate_from = d.size;  // the N-th add builds the graph from the matrix, on all threads
+    index_options.approximate_from = 0;
+    index_options.threads = threads;
+    index_options.compact = true;
+    index_options.keep_full_precision = false;
+    auto index = GalleryIndex::create(index_options);
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < d.size; ++i) index->add(static_cast<std::int64_t>(i), {d.gallery_row(i), d.dimension});
+    row.build_seconds = seconds_since(start);
+    row.adds_per_second = d.size / row.build_seconds;
+    row.bytes_per_template = (static_cast<double>(settled_resident_bytes()) - static_cast<double>(before)) / d.size;
+    ArraySource source{&d};
+    const FullPrecisionSource fetch = source.function();
+    measure_queries(d, truth, options.exact_budget_seconds,
+                    [&](const float* q, std::vector<std::int64_t>& ids) {
+                        for (const IndexHit& hit : index->search({q, d.dimension}, 10, -1.0f, &fetch)) ids.push_back(hit.id);
+                    },
+                    row);
+    row.fetched_per_query = static_cast<double>(source.fetched) / static_cast<double>(row.measured_queries);
+    std::size_t snapshot_bytes = 0;
+    row.startup_seconds = snapshot_startup_seconds(*index, index_options, snapshot_bytes);
+    std::fprintf(stderr, "  exact_compact snapshot %.0f bytes per template sealed, start-up %.2f s\n",
+                 static_cast<double>(snapshot_bytes) / d.size, row.startup_seconds);
+    return row;
+}
+
+// Seals the index image as a node would keep it, writes it, and times a cold start from the file:
+// read, open with the key, restore.
+double snapshot_startup_seconds(const GalleryIndex& index, const GalleryIndexOptions& index_options, std::size_t& snapshot_bytes) {
+    std::vector<std::uint8_t> key_bytes(DataKey::kSize);
+    for (std::size_t i = 0; i < key_bytes.size(); ++i) key_bytes[i] = static_cast<std::uint8_t>(i * 37 + 11);
+    const DataKey key = DataKey::from_bytes(key_bytes);
+    const std::string associated = "faceproof/gallery-snapshot|bench";
+    const fs::path file = fs::temp_directory_path() / ("faceproof_gallery_bench_snapshot_" + std::to_string(getpid()));
+    {
+        IndexImage image = index.save();
+        const std::vector<std::uint8_t> sealed = seal(key, image.bytes, associated);
+        snapshot_bytes = sealed.size();
+        std::ofstream out(file, std::ios::binary | std::ios::trunc);
+        out.write(reinterpret_cast<const char*>(sealed.data()), static_cast<std::streamsize>(sealed.size()));
+        if (!out.flush()) throw Error(ErrorCode::io_error, "bench: cannot write " + file.string());
+    }
+    const auto start = Clock::now();
+    std::vector<std::uint8_t> sealed(fs::file_size(file));
+    {
+        std::ifstream in(file, std::ios::binary);
+        in.read(reinterpret_cast<char*>(sealed.data()), static_cast<std::streamsize>(sealed.size()));
+    }
+    const std::vector<std::uint8_t> image = open(key, sealed, associated);
+    auto restored = GalleryIndex::restore(index_options, image);
+    const double seconds = seconds_since(start);
+    fs::remove(file);
+    if (restored->size() != index.size()) throw Error(ErrorCode::internal, "bench: the restored index differs");
+    return seconds;
+}
+
+Row bench_ours_hnsw(const Dataset& d, const std::vector<std::vector<std::int64_t>>& truth, int ef_construction,
+                    const Options& options) {
+    Row row{"ours HNSW (int8)", d.size, "efC=" + std::to_string(ef_construction)};
+    const std::size_t before = settled_resident_bytes();
+    GalleryIndexOptions index_options;
+    index_options.dimension = d.dimension;
+    index_options.approximate_from = d.size;  // the N-th add builds the graph from the codes, on all threads
     index_options.hnsw_m = options.m;
     index_options.hnsw_ef_construction = ef_construction;
     index_options.hnsw_ef_search = options.ef_search;
     index_options.threads = options.threads;
+    index_options.compact = !options.hnsw_floats;
+    index_options.keep_full_precision = options.hnsw_floats;
+    if (options.hnsw_floats) row.method = "ours HNSW (floats)";
     auto index = GalleryIndex::create(index_options);
     const auto start = Clock::now();
     for (std::size_t i = 0; i < d.size; ++i) index->add(static_cast<std::int64_t>(i), {d.gallery_row(i), d.dimension});
@@ -302,17 +412,49 @@ Row bench_ours_hnsw(const Dataset& d, const std::vector<std::vector<std::int64_t
     row.adds_per_second = d.size / row.build_seconds;
     row.bytes_per_template = (static_cast<double>(settled_resident_bytes()) - static_cast<double>(before)) / d.size;
     if (!index->approximate()) throw Error(ErrorCode::internal, "bench: the index did not switch to HNSW");
+    ArraySource source{&d};
+    const FullPrecisionSource fetch = source.function();
     measure_queries(d, truth, 1e9,
                     [&](const float* q, std::vector<std::int64_t>& ids) {
-                        for (const IndexHit& hit : index->search({q, d.dimension}, 10)) ids.push_back(hit.id);
+                        for (const IndexHit& hit : index->search({q, d.dimension}, 10, -1.0f, &fetch)) ids.push_back(hit.id);
                     },
                     row);
+    row.fetched_per_query = static_cast<double>(source.fetched) / static_cast<double>(row.measured_queries);
+    std::size_t snapshot_bytes = 0;
+    row.startup_seconds = snapshot_startup_seconds(*index, index_options, snapshot_bytes);
+    std::fprintf(stderr, "  hnsw snapshot %.0f bytes per template sealed, start-up %.2f s\n",
+                 static_cast<double>(snapshot_bytes) / d.size, row.startup_seconds);
     // One at a time into the built graph, as enrolments arrive.
     const std::size_t extra = d.extra.size() / d.dimension;
     const auto incremental_start = Clock::now();
     for (std::size_t i = 0; i < extra; ++i)
         index->add(static_cast<std::int64_t>(d.size + i), {d.extra.data() + i * d.dimension, d.dimension});
     if (extra) row.incremental_adds_per_second = extra / seconds_since(incremental_start);
+    return row;
+}
+
+Row bench_faiss_sq8(const Dataset& d, const std::vector<std::vector<std::int64_t>>& truth, int threads,
+                    const Options& options) {
+    Row row{"FAISS SQ8", d.size, "omp=" + std::to_string(threads)};
+    omp_set_num_threads(threads);
+    const std::size_t before = settled_resident_bytes();
+    faiss::IndexScalarQuantizer index(static_cast<int>(d.dimension), faiss::ScalarQuantizer::QT_8bit, faiss::METRIC_INNER_PRODUCT);
+    const auto start = Clock::now();
+    const std::size_t training = std::min<std::size_t>(d.size, 100000);
+    index.train(static_cast<faiss::Index::idx_t>(training), d.gallery.data());
+    index.add(static_cast<faiss::Index::idx_t>(d.size), d.gallery.data());
+    row.build_seconds = seconds_since(start);
+    row.adds_per_second = d.size / row.build_seconds;
+    row.bytes_per_template = (static_cast<double>(settled_resident_bytes()) - static_cast<double>(before)) / d.size;
+    float distances[10];
+    faiss::Index::idx_t labels[10];
+    measure_queries(d, truth, options.exact_budget_seconds,
+                    [&](const float* q, std::vector<std::int64_t>& ids) {
+                        index.search(1, q, 10, distances, labels);
+                        for (auto label : labels)
+                            if (label >= 0) ids.push_back(label);
+                    },
+                    row);
     return row;
 }
 
@@ -390,15 +532,15 @@ double projected_faiss_hnsw_seconds(const Dataset& d, int ef_construction, const
 
 void run_size(std::size_t n, const Options& options, unsigned threads, BuildRate& faiss_hnsw_rate) {
     const int ef_construction = n >= options.large_from ? options.large_ef_construction : options.ef_construction;
-    std::printf("\n== N = %zu (dimension %zu, %zu queries, clusters of %zu, M=%d efConstruction=%d efSearch=%d, "
+    std::fprintf(g_out, "\n== N = %zu (dimension %zu, %zu queries, clusters of %zu, M=%d efConstruction=%d efSearch=%d, "
                 "%u threads, dot kernel %s)\n",
                 n, options.dimension, options.queries, kClusterSize, options.m, ef_construction, options.ef_search, threads,
                 std::string(gallery::dot_kernel_name()).c_str());
     if (ef_construction != options.ef_construction && !options.skip_hnsw)
-        std::printf("   efConstruction reduced from %d to %d for N >= %zu (both HNSW builds), to keep the build feasible on "
+        std::fprintf(g_out, "   efConstruction reduced from %d to %d for N >= %zu (both HNSW builds), to keep the build feasible on "
                     "this machine: see --large-ef-construction\n",
                     options.ef_construction, ef_construction, options.large_from);
-    std::fflush(stdout);
+    std::fflush(g_out);
     auto start = Clock::now();
     const Dataset d = make_dataset(n, options.dimension, options.queries, options.incremental_adds, options.seed, threads);
     std::fprintf(stderr, "  data %.1f s", seconds_since(start));
@@ -415,18 +557,31 @@ void run_size(std::size_t n, const Options& options, unsigned threads, BuildRate
                      r.recall1);
     };
     const std::string all_threads = std::to_string(threads) + "T";
-    run([&] { return bench_ours_exact(d, truth, 1, options, "ours exact 1T"); });
-    if (threads > 1) run([&] { return bench_ours_exact(d, truth, static_cast<int>(threads), options, "ours exact " + all_threads); });
-    if (!options.skip_hnsw) run([&] { return bench_ours_hnsw(d, truth, ef_construction, options); });
+    auto named = [&](const char* json_method) { rows.back().json_method = json_method; };
+    if (!options.skip_float_exact) {
+        run([&] { return bench_ours_exact(d, truth, 1, options, "ours exact 1T"); });
+        if (threads > 1) run([&] { return bench_ours_exact(d, truth, static_cast<int>(threads), options, "ours exact " + all_threads); });
+        named("exact");
+    }
+    run([&] { return bench_ours_compact(d, truth, static_cast<int>(threads), options, "ours exact_compact " + all_threads); });
+    named("exact_compact");
+    if (!options.skip_hnsw) {
+        run([&] { return bench_ours_hnsw(d, truth, ef_construction, options); });
+        named("hnsw");
+    }
     if (!options.skip_faiss) {
         run([&] { return bench_faiss_flat(d, truth, 1, options, "FAISS FlatIP 1T"); });
         if (threads > 1) run([&] { return bench_faiss_flat(d, truth, static_cast<int>(threads), options, "FAISS FlatIP " + all_threads); });
+        named("IndexFlatIP");
+        run([&] { return bench_faiss_sq8(d, truth, static_cast<int>(threads), options); });
+        named("IndexScalarQuantizer_8bit");
     }
     if (!options.skip_faiss && !options.skip_hnsw) {
         omp_set_num_threads(static_cast<int>(threads));
         const double projected = projected_faiss_hnsw_seconds(d, ef_construction, options, faiss_hnsw_rate);
         if (projected <= options.faiss_hnsw_budget_seconds) {
             run([&] { return bench_faiss_hnsw(d, truth, ef_construction, options, threads); });
+            named("IndexHNSWFlat");
             faiss_hnsw_rate = {n, rows.back().build_seconds};
         } else {
             skipped_note = "FAISS HNSWFlat skipped at N=" + std::to_string(n) + ": its build is projected at " +
@@ -435,24 +590,26 @@ void run_size(std::size_t n, const Options& options, unsigned threads, BuildRate
         }
     }
     print_rows(rows);
-    std::printf("%s", skipped_note.c_str());
+    g_all_rows.insert(g_all_rows.end(), rows.begin(), rows.end());
+    std::fprintf(g_out, "%s", skipped_note.c_str());
     auto find = [&](const std::string& method) -> const Row* {
         for (const Row& r : rows)
             if (r.method == method) return &r;
         return nullptr;
     };
-    std::printf("ours / FAISS (x > 1: ours larger; for adds/s larger is better, for latency and memory smaller is):\n");
+    std::fprintf(g_out, "ours / FAISS (x > 1: ours larger; for adds/s larger is better, for latency and memory smaller is):\n");
     print_ratio("exact 1T vs FlatIP 1T", find("ours exact 1T"), find("FAISS FlatIP 1T"));
     print_ratio(("exact " + all_threads + " vs FlatIP " + all_threads).c_str(), find("ours exact " + all_threads),
                 find("FAISS FlatIP " + all_threads));
-    const Row* ours_hnsw = find("ours HNSW");
+    print_ratio("exact_compact vs SQ8", find("ours exact_compact " + all_threads), find("FAISS SQ8"));
+    const Row* ours_hnsw = find(options.hnsw_floats ? "ours HNSW (floats)" : "ours HNSW (int8)");
     const Row* faiss_hnsw = find("FAISS HNSWFlat");
     print_ratio("HNSW vs HNSWFlat", ours_hnsw, faiss_hnsw);
     if (ours_hnsw && faiss_hnsw && faiss_hnsw->incremental_adds_per_second > 0)
-        std::printf("  %-34s incremental adds/s x%.2f  build time x%.2f\n", "HNSW vs HNSWFlat, one by one / bulk",
+        std::fprintf(g_out, "  %-34s incremental adds/s x%.2f  build time x%.2f\n", "HNSW vs HNSWFlat, one by one / bulk",
                     ours_hnsw->incremental_adds_per_second / faiss_hnsw->incremental_adds_per_second,
                     ours_hnsw->build_seconds / faiss_hnsw->build_seconds);
-    std::fflush(stdout);
+    std::fflush(g_out);
 }
 
 // --- LFW: real templates ---------------------------------------------------------------------
@@ -584,23 +741,51 @@ void run_lfw_recall(const Options& options, unsigned threads) {
         rank1_bulk += same(b);
     }
     const auto share = [&](std::size_t count) { return queries ? static_cast<double>(count) / queries : 0.0; };
-    std::printf("\n== LFW %s: %zu images, %zu templates (%zu without one), %zu identities, %zu queries "
+    std::fprintf(g_out, "\n== LFW %s: %zu images, %zu templates (%zu without one), %zu identities, %zu queries "
                 "(images of identities with >= 2 templates, each against all other templates)\n",
                 options.lfw_root ? options.lfw_root->string().c_str() : "(cache)", t.images, n, t.failed, per_identity.size(),
                 queries);
-    std::printf("%-28s %10s %14s\n", "method", "recall@1", "rank-1 ident.");
-    std::printf("%-28s %10.4f %14.4f\n", "exact", 1.0, share(rank1_exact));
-    std::printf("%-28s %10.4f %14.4f\n", "HNSW, grown add by add", share(agree_incremental), share(rank1_incremental));
-    std::printf("%-28s %10.4f %14.4f\n", "HNSW, built in bulk", share(agree_bulk), share(rank1_bulk));
-    std::printf("(recall@1: HNSW's best other hit is exact's; rank-1 ident.: the best other hit is the same person; "
+    std::fprintf(g_out, "%-28s %10s %14s\n", "method", "recall@1", "rank-1 ident.");
+    std::fprintf(g_out, "%-28s %10.4f %14.4f\n", "exact", 1.0, share(rank1_exact));
+    std::fprintf(g_out, "%-28s %10.4f %14.4f\n", "HNSW, grown add by add", share(agree_incremental), share(rank1_incremental));
+    std::fprintf(g_out, "%-28s %10.4f %14.4f\n", "HNSW, built in bulk", share(agree_bulk), share(rank1_bulk));
+    std::fprintf(g_out, "(recall@1: HNSW's best other hit is exact's; rank-1 ident.: the best other hit is the same person; "
                 "M=%d efConstruction=%d efSearch=%d)\n",
                 options.m, options.ef_construction, options.ef_search);
+    std::fflush(g_out);
+}
+
+// --- JSON ------------------------------------------------------------------------------------
+
+void print_json(const std::vector<Row>& rows) {
+    auto number = [](double v, const char* format) {
+        char text[64];
+        std::snprintf(text, sizeof text, format, v);
+        return std::string(text);
+    };
+    std::string out = "[\n";
+    bool first = true;
+    for (const Row& r : rows) {
+        if (r.json_method.empty()) continue;
+        if (!first) out += ",\n";
+        first = false;
+        out += "  {\"size\": " + std::to_string(r.n) + ", \"method\": \"" + r.json_method + "\"" +
+               ", \"p50_ms\": " + number(r.p50_ms, "%.4f") + ", \"p99_ms\": " + number(r.p99_ms, "%.4f") +
+               ", \"recall_at_1\": " + number(r.recall1, "%.4f") + ", \"recall_at_10\": " + number(r.recall10, "%.4f") +
+               ", \"build_s\": " + number(r.build_seconds, "%.3f") +
+               ", \"startup_s\": " + (r.startup_seconds >= 0 ? number(r.startup_seconds, "%.3f") : std::string("null")) +
+               ", \"bytes_per_template\": " + number(r.bytes_per_template, "%.0f") +
+               ", \"queries\": " + std::to_string(r.measured_queries) + ", \"params\": \"" + r.parameters + "\"" +
+               ", \"fetched_per_query\": " + (r.fetched_per_query >= 0 ? number(r.fetched_per_query, "%.2f") : std::string("null")) + "}";
+    }
+    out += "\n]\n";
+    std::fputs(out.c_str(), stdout);
     std::fflush(stdout);
 }
 
 // --- arguments -------------------------------------------------------------------------------
 
-const char* const kUsage = R"(faceproof_gallery_bench: GalleryIndex (exact, HNSW) against FAISS (FlatIP, HNSWFlat)
+const char* const kUsage = R"(faceproof_gallery_bench: GalleryIndex (exact, exact_compact, HNSW over int8) against FAISS (FlatIP, SQ8, HNSWFlat)
   --sizes LIST                 gallery sizes, comma-separated (default 10000,100000,1000000)
   --queries N                  queries per size (default 1000)
   --dimension D                vector dimension (default 512)
@@ -615,6 +800,9 @@ const char* const kUsage = R"(faceproof_gallery_bench: GalleryIndex (exact, HNSW
   --incremental-adds N         vectors added one by one to each built HNSW graph (default 1000)
   --seed S                     data seed (default 1)
   --no-faiss                   only our index
+  --no-float-exact             skip the float scan rows (at 5M its 10 GB matrix and the data do not fit in 23 GB together)
+  --hnsw-floats                the graph over floats, floats kept (the index before int8 codes), for comparison
+  --json                       print a JSON array (one object per size and method) on stdout, the tables on stderr
   --no-hnsw                    only the exact methods (HNSW builds of 1M x 512 take long on few cores)
   --lfw ROOT                   also: HNSW vs exact recall on real templates of ROOT/Name/*.jpg
   --lfw-cache FILE             read the LFW templates from FILE if present, else compute and write them
@@ -670,6 +858,12 @@ Options parse_arguments(int argc, char** argv) {
             o.seed = parse_count(flag, value());
         } else if (flag == "--no-faiss") {
             o.skip_faiss = true;
+        } else if (flag == "--no-float-exact") {
+            o.skip_float_exact = true;
+        } else if (flag == "--hnsw-floats") {
+            o.hnsw_floats = true;
+        } else if (flag == "--json") {
+            o.json = true;
         } else if (flag == "--no-hnsw") {
             o.skip_hnsw = true;
         } else if (flag == "--lfw") {
@@ -694,13 +888,15 @@ int run(int argc, char** argv) {
     try {
         mallopt(M_MMAP_THRESHOLD, 1 << 20);  // see settled_resident_bytes()
         const Options options = parse_arguments(argc, argv);
+        if (options.json) g_out = stderr;
         const unsigned threads =
             options.threads > 0 ? static_cast<unsigned>(options.threads) : std::max(1u, std::thread::hardware_concurrency());
         const auto start = Clock::now();
         BuildRate faiss_hnsw_rate;
         for (std::size_t n : options.sizes) run_size(n, options, threads, faiss_hnsw_rate);
         if (options.lfw_root) run_lfw_recall(options, threads);
-        std::printf("\ntotal %.0f s\n", seconds_since(start));
+        std::fprintf(g_out, "\ntotal %.0f s\n", seconds_since(start));
+        if (options.json) print_json(g_all_rows);
         return 0;
     } catch (const std::exception& e) {
         std::cerr << "faceproof_gallery_bench: " << e.what() << '\n';

@@ -10,6 +10,20 @@
 // the first time the tenant is used, then updated after each committed change made through this
 // Registry. Changes made by other processes are picked up by sync() (the store's change feed).
 //
+// Snapshots (RegistryOptions::snapshot_directory): a tenant's index (codes, graph, template ids and
+// references) is kept on the node's disk as one file sealed with the current data key, with the
+// change-feed position it reflects. Loading a tenant then opens the snapshot and replays the feed
+// from that position instead of opening every template and rebuilding the graph. A snapshot is
+// discarded (removed, and the index rebuilt from the store) when it does not open with the current
+// key (another key, a retired key after rotate_key, tampering), when it is of another tenant or
+// index configuration, when the feed no longer reaches back to its position (pruned) or is behind
+// it (another database), or when after the replay its template ids and references differ from
+// the store's. A snapshot is written when a tenant of at least snapshot_min_templates is built
+// from the store, and by save_snapshot(). Deletion: remove() and purge() rewrite the tenant's
+// snapshot without the deleted templates before they return (or remove it when the tenant is not
+// loaded or the rewrite fails), so deleted templates are in no snapshot afterwards; rotate_key()
+// removes every snapshot sealed with the previous key and rewrites those of loaded tenants.
+//
 // 1:N thresholds: a search compares the probe with every template of the tenant (n comparisons).
 // With a per-comparison false-match rate f, the chance that a person who is NOT enrolled matches
 // someone is 1 - (1 - f)^n ≈ n·f. Searches therefore take a whole-search target (search_fmr) and use
@@ -64,6 +78,11 @@ struct RegistryOptions {
     // Keep each enrolment image, sealed like the templates. Off by default: biometric images are
     // kept only when the operator turns this on deliberately.
     bool retain_images = false;
+    // Directory of this node's sealed index snapshots (see "Snapshots" above); empty = none. It
+    // must exist; files are created 0600.
+    std::filesystem::path snapshot_directory;
+    // Tenants with fewer templates are not snapshotted on load (they are rebuilt quickly).
+    std::size_t snapshot_min_templates = 10000;
 };
 
 struct SearchOptions {
@@ -85,6 +104,7 @@ struct SearchResult {
     bool threshold_clamped = false;     // the target needed a rate outside the calibration
     std::size_t gallery_templates = 0, gallery_subjects = 0;
     bool approximate = false;           // HNSW was used
+    std::string method;                 // "exact", "exact_compact" or "hnsw" (GalleryIndex::method)
     bool found() const { return !candidates.empty() && candidates.front().match; }
 };
 
@@ -191,6 +211,10 @@ public:
     virtual std::size_t sync() = 0;
     // Compacts the database so deleted bytes leave its files (Store::vacuum).
     virtual void vacuum() = 0;
+    // Writes the tenant's snapshot now (loading the tenant first when needed); false when the
+    // registry has no snapshot directory. throws: Error{io_error} when the file cannot be written,
+    // Error{key_invalid} without a key.
+    virtual bool save_snapshot(const std::string& tenant) = 0;
 
     // keys: the first seals new data; every key opens data sealed with it (the previous key stays
     // usable during a rotation). keys may be empty for work that needs none (listing, deleting,

@@ -6,17 +6,22 @@
 #include <cctype>
 #include <cmath>
 #include <map>
+#include <set>
 #include <mutex>
 #include <shared_mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "faceproof/audit_trail.hpp"
 #include "faceproof/crypto.hpp"
 #include "faceproof/error.hpp"
+#include "gallery/index_snapshot.hpp"
 #include "util/utf8.hpp"
 
 namespace faceproof {
 namespace {
+
+namespace fs = std::filesystem;
 
 constexpr std::size_t kMaxTenantLength = 64;
 constexpr std::int64_t kSyncBatch = 1000;
@@ -48,11 +53,28 @@ struct TenantGallery {
     std::unordered_map<std::string, std::vector<std::int64_t>> by_subject;  // reference -> template ids
     std::string model_id;      // of every template in the index; empty while it is empty
     std::string model_sha256;  // of the model file that made them (same model id, other weights: refused)
+    // subjects_with[n]: how many subjects have n templates; kept so a search does not walk every
+    // subject to find the largest (a millisecond per 100k subjects).
+    std::vector<std::size_t> subjects_with{0};
 
     std::size_t max_templates_per_subject() const {
-        std::size_t m = 1;
-        for (const auto& [_, ids] : by_subject) m = std::max(m, ids.size());
-        return m;
+        for (std::size_t n = subjects_with.size() - 1; n > 1; --n)
+            if (subjects_with[n] > 0) return n;
+        return 1;
+    }
+    void count_subject(std::size_t templates, int delta) {
+        if (templates >= subjects_with.size()) subjects_with.resize(templates + 1, 0);
+        subjects_with[templates] = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(subjects_with[templates]) + delta);
+    }
+    // Restores owner, by_subject and the counts from (template id, reference) pairs.
+    void set_owners(const std::vector<std::pair<std::int64_t, std::string>>& owners) {
+        owner.reserve(owners.size());
+        for (const auto& [id, reference] : owners) {
+            if (!owner.emplace(id, reference).second)
+                throw Error(ErrorCode::invalid_argument, "gallery snapshot: template id " + std::to_string(id) + " twice");
+            by_subject[reference].push_back(id);
+        }
+        for (const auto& [reference, ids] : by_subject) count_subject(ids.size(), +1);
     }
     bool same_model_file(const std::string& sha256) const {
         return std::equal(sha256.begin(), sha256.end(), model_sha256.begin(), model_sha256.end(),
@@ -69,7 +91,10 @@ struct TenantGallery {
         model_id = t.model_id;
         model_sha256 = t.model_sha256;
         owner[id] = reference;
-        by_subject[reference].push_back(id);
+        auto& ids = by_subject[reference];
+        if (!ids.empty()) count_subject(ids.size(), -1);
+        ids.push_back(id);
+        count_subject(ids.size(), +1);
     }
     void remove_subject(const std::string& reference) {
         const auto it = by_subject.find(reference);
@@ -78,6 +103,7 @@ struct TenantGallery {
             index->remove(id);
             owner.erase(id);
         }
+        count_subject(it->second.size(), -1);
         by_subject.erase(it);
         if (owner.empty()) model_id.clear(), model_sha256.clear();
     }
@@ -114,7 +140,7 @@ public:
                         const SearchOptions& options) override {
         check_tenant(tenant);
         if (!probe.face_template) throw Error(ErrorCode::no_face, "search: no face found in the probe image");
-        SearchResult r = search_gallery(*gallery(tenant), *probe.face_template, options);
+        SearchResult r = search_with_store(tenant, *gallery(tenant), *probe.face_template, options);
         nlohmann::json details = search_details(r);
         details["model_id"] = probe.face_template->model_id;
         record(actor, tenant, "search", r.found() ? r.candidates.front().subject : "",
@@ -160,7 +186,10 @@ public:
                 }
             });
         });
-        if (removed) erase_deleted();
+        if (removed) {
+            erase_deleted();
+            snapshot_after_deletion(tenant);
+        }
         return removed;
     }
 
@@ -187,7 +216,12 @@ public:
                     }
             });
         });
-        if (!purged.empty()) erase_deleted();
+        if (!purged.empty()) {
+            erase_deleted();
+            std::set<std::string> tenants;
+            for (const auto& name : purged) tenants.insert(name.substr(0, name.find('/')));
+            for (const auto& tenant : tenants) snapshot_after_deletion(tenant);
+        }
         return purged;
     }
 
@@ -230,6 +264,19 @@ public:
         }
         record(actor, "", "rotate_key", "", "done",
                {{"new_key_id", new_id}, {"previous_key_ids", old_ids}, {"resealed", resealed}});
+        snapshots_after_rotation();
+    }
+
+    bool save_snapshot(const std::string& tenant) override {
+        check_tenant(tenant);
+        if (!snapshots_enabled()) return false;
+        std::lock_guard writer(writer_mutex_);
+        std::lock_guard lock(store_mutex_);
+        while (apply_changes_locked() > 0) {
+        }
+        const auto g = gallery_locked(tenant);
+        write_snapshot_locked(tenant, *g, change_cursor_);
+        return true;
     }
 
     std::optional<std::string> pseudonym(const std::string& tenant, const std::string& domain,
@@ -260,7 +307,7 @@ public:
         check_tenant(tenant);
         std::lock_guard writer(writer_mutex_);
         std::lock_guard lock(store_mutex_);
-        install_gallery(tenant, load_gallery_locked(tenant));
+        install_gallery(tenant, load_gallery_locked(tenant, false));
     }
 
     void vacuum() override {
@@ -294,6 +341,24 @@ private:
             work(after_commit);
         });
         for (const auto& action : after_commit) action();
+    }
+
+    // Snapshots sealed with the previous key are removed; loaded tenants' are written again under
+    // the new one. A file that cannot be removed is left (it no longer opens: discarded at load).
+    void snapshots_after_rotation() {
+        if (!snapshots_enabled()) return;
+        std::lock_guard writer(writer_mutex_);
+        std::lock_guard lock(store_mutex_);
+        std::error_code error;
+        for (const auto& entry : fs::directory_iterator(options_.snapshot_directory, error))
+            if (entry.path().extension() == ".gallery") fs::remove(entry.path(), error);
+        std::vector<std::pair<std::string, std::shared_ptr<TenantGallery>>> loaded;
+        {
+            std::lock_guard galleries_lock(galleries_mutex_);
+            loaded.assign(galleries_.begin(), galleries_.end());
+        }
+        for (const auto& [tenant, g] : loaded)
+            if (g->index->size() >= options_.snapshot_min_templates) write_snapshot_locked(tenant, *g, change_cursor_);
     }
 
     // Deleted bytes leave the database files (SQLite: WAL checkpoint; PostgreSQL needs vacuum()).
@@ -395,7 +460,7 @@ private:
                 if (result.reasons.empty()) {
                     std::map<std::string, double> others;
                     for (const auto& c : captures) {
-                        const SearchResult found = search_gallery(*g, *c.face_template, policy.duplicate_search);
+                        const SearchResult found = search_gallery_locked(tenant, *g, *c.face_template, policy.duplicate_search);
                         for (const auto& cand : found.candidates)
                             if (cand.match && cand.subject != reference)
                                 others[cand.subject] = std::max(others[cand.subject], cand.similarity);
@@ -462,7 +527,56 @@ private:
         return result;
     }
 
-    SearchResult search_gallery(const TenantGallery& g, const Template& probe, const SearchOptions& options) {
+    // A search by a caller holding no lock: the store's lock is taken only when the index keeps no
+    // floats (the candidates' templates are then read from the store and opened).
+    SearchResult search_with_store(const std::string& tenant, const TenantGallery& g, const Template& probe,
+                                   const SearchOptions& options) {
+        if (options_.index.keep_full_precision) return search_gallery(g, probe, options, nullptr);
+        std::lock_guard lock(store_mutex_);
+        return search_gallery_locked(tenant, g, probe, options);
+    }
+
+    // requires: store_mutex_ held.
+    SearchResult search_gallery_locked(const std::string& tenant, const TenantGallery& g, const Template& probe,
+                                       const SearchOptions& options) {
+        if (options_.index.keep_full_precision) return search_gallery(g, probe, options, nullptr);
+        // Lock order: store, keys, then the gallery (search_gallery takes g.mutex).
+        std::shared_lock keys_lock(keys_mutex_);
+        const FullPrecisionSource source = stored_templates_locked(tenant, g);
+        return search_gallery(g, probe, options, &source);
+    }
+
+    // The full-precision vectors of template ids, from the store's sealed templates (the index's
+    // codes are only an approximation). requires: store_mutex_ and keys_mutex_ held while it is
+    // called, and g.mutex (the search holds it): g.owner names each id's subject.
+    FullPrecisionSource stored_templates_locked(const std::string& tenant, const TenantGallery& g) {
+        return [this, &tenant, &g](std::span<const std::int64_t> ids, std::span<float> out) {
+            std::map<std::string, std::optional<Subject>> subjects;
+            const std::size_t dimension = ids.empty() ? 0 : out.size() / ids.size();
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                const std::string& reference = g.owner.at(ids[i]);
+                auto found = subjects.find(reference);
+                if (found == subjects.end()) found = subjects.emplace(reference, store_->find(tenant, reference)).first;
+                const TemplateRecord* record = nullptr;
+                if (found->second)
+                    for (const auto& t : found->second->templates)
+                        if (t.id == ids[i]) record = &t;
+                if (!record)
+                    throw Error(ErrorCode::store_error, "search: template " + std::to_string(ids[i]) +
+                                                            " is in the index but no longer in the store");
+                auto plain = faceproof::open(key_for(record->key_id), record->sealed, template_ad(tenant, reference));
+                Template t = parse_template(plain);
+                sodium_wipe(plain);
+                if (t.values.size() != dimension)
+                    throw Error(ErrorCode::template_mismatch, "search: a stored template has another dimension");
+                std::copy(t.values.begin(), t.values.end(), out.begin() + static_cast<std::ptrdiff_t>(i * dimension));
+                std::fill(t.values.begin(), t.values.end(), 0.0f);
+            }
+        };
+    }
+
+    SearchResult search_gallery(const TenantGallery& g, const Template& probe, const SearchOptions& options,
+                                const FullPrecisionSource* source) {
         if (options.top == 0) throw Error(ErrorCode::invalid_argument, "search: top must be at least 1");
         if (!(options.search_fmr > 0 && options.search_fmr < 1))
             throw Error(ErrorCode::invalid_argument, "search: the false-match rate must be in (0, 1)");
@@ -475,6 +589,7 @@ private:
         r.gallery_templates = g.index->size();
         r.gallery_subjects = g.by_subject.size();
         r.approximate = g.index->approximate();
+        r.method = g.index->method();
         const auto& points = calibration_.points();
         const double lowest = points.front().fmr, highest = points.back().fmr;
         const double wanted = per_comparison_rate(options.search_fmr, r.gallery_templates);
@@ -491,7 +606,7 @@ private:
         const double review_floor = std::min(r.threshold, calibration_.threshold_for(highest));
         const std::size_t k = options.top * g.max_templates_per_subject();
         std::map<std::string, double> best;
-        for (const IndexHit& hit : g.index->search(probe.values, k, static_cast<float>(review_floor))) {
+        for (const IndexHit& hit : g.index->search(probe.values, k, static_cast<float>(review_floor), source)) {
             const std::string& subject = g.owner.at(hit.id);
             const auto it = best.find(subject);
             if (it == best.end() || hit.similarity > it->second) best[subject] = hit.similarity;
@@ -548,19 +663,34 @@ private:
                 std::lock_guard lock(galleries_mutex_);
                 for (const auto& [tenant, _] : galleries_) tenants.push_back(tenant);
             }
-            for (const auto& tenant : tenants) install_gallery(tenant, load_gallery_locked(tenant));
+            for (const auto& tenant : tenants) install_gallery(tenant, load_gallery_locked(tenant, false));
+            change_cursor_ = changes.back().sequence;
         } else {
-            for (const auto& change : changes) refresh_subject_locked(change.tenant, change.reference);
+            std::set<std::string> deleted_from;
+            for (const auto& change : changes)
+                if (refresh_subject_locked(change.tenant, change.reference)) deleted_from.insert(change.tenant);
+            change_cursor_ = changes.back().sequence;
+            for (const auto& tenant : deleted_from) snapshot_after_deletion_locked(tenant);
         }
-        change_cursor_ = changes.back().sequence;
         return changes.size();
     }
 
-    // Re-reads one subject into a loaded tenant's index (or drops it when it is gone).
+    // Re-reads one subject into a loaded tenant's index (or drops it when it is gone); returns true
+    // when templates left the index (a deletion: the tenant's snapshot must follow).
     // requires: store_mutex_ held.
-    void refresh_subject_locked(const std::string& tenant, const std::string& reference) {
+    bool refresh_subject_locked(const std::string& tenant, const std::string& reference) {
         const std::shared_ptr<TenantGallery> g = loaded_gallery(tenant);
-        if (!g) return;  // loaded from the store when first used
+        if (g) return refresh_subject_in_locked(*g, tenant, reference);
+        // Not loaded here: a snapshot of the tenant on this node would keep a deleted subject's
+        // templates until the tenant is next loaded; a subject gone from the store was deleted.
+        if (snapshots_enabled() && fs::exists(gallery::snapshot_path(options_.snapshot_directory, tenant)) &&
+            !store_->find(tenant, reference))
+            gallery::remove_snapshot(options_.snapshot_directory, tenant);
+        return false;
+    }
+
+    // requires: store_mutex_ held; g not yet shared, or the writer lock held.
+    bool refresh_subject_in_locked(TenantGallery& g, const std::string& tenant, const std::string& reference) {
         const std::optional<Subject> s = store_->find(tenant, reference);
         std::vector<std::pair<std::int64_t, Template>> templates;
         if (s) {
@@ -571,22 +701,177 @@ private:
                 sodium_wipe(plain);
             }
         }
-        std::unique_lock index_lock(g->mutex);
-        g->remove_subject(reference);
-        for (const auto& [id, t] : templates) g->add(id, reference, t);
+        std::unique_lock index_lock(g.mutex);
+        bool removed = false;
+        if (const auto it = g.by_subject.find(reference); it != g.by_subject.end())
+            for (const std::int64_t id : it->second)
+                removed = removed || std::none_of(templates.begin(), templates.end(),
+                                                  [id](const auto& t) { return t.first == id; });
+        g.remove_subject(reference);
+        for (const auto& [id, t] : templates) g.add(id, reference, t);
+        return removed;
     }
 
+    // --- snapshots ------------------------------------------------------------------------------
+
+    bool snapshots_enabled() const { return !options_.snapshot_directory.empty(); }
+
+    // Writes g as the tenant's snapshot at `position`: every change of the feed up to it is
+    // reflected in g (a lower position is safe too: the replay re-reads a subject, idempotently).
+    // requires: store_mutex_ held (writers of g excluded: they hold it).
+    void write_snapshot_locked(const std::string& tenant, const TenantGallery& g, std::int64_t position) {
+        gallery::SnapshotContents contents;
+        contents.tenant = tenant;
+        contents.change_sequence = position;
+        {
+            std::shared_lock index_lock(g.mutex);
+            contents.model_id = g.model_id;
+            contents.model_sha256 = g.model_sha256;
+            contents.owners.assign(g.owner.begin(), g.owner.end());
+            contents.index = g.index->save();
+        }
+        try {
+            std::shared_lock keys_lock(keys_mutex_);
+            gallery::write_snapshot(options_.snapshot_directory, current_key(), contents);
+        } catch (...) {
+            sodium_wipe(contents.index.bytes);
+            throw;
+        }
+        sodium_wipe(contents.index.bytes);
+    }
+
+    // A snapshot that cannot be used is removed (it would fail again); failing to remove it only
+    // means the next load finds and discards it again.
+    void discard_snapshot(const std::string& tenant) noexcept {
+        try {
+            gallery::remove_snapshot(options_.snapshot_directory, tenant);
+        } catch (const Error&) {
+        }
+    }
+
+    struct SnapshotLoad {
+        std::shared_ptr<TenantGallery> gallery;
+        std::int64_t position = 0;    // the feed position the gallery now reflects
+        bool replay_deleted = false;  // the replay removed templates: the snapshot holds them still
+    };
+
+    // The tenant's gallery from its snapshot and the feed since, or an empty gallery pointer when
+    // there is no usable snapshot (see registry.hpp for when one is discarded).
     // requires: store_mutex_ held.
-    std::shared_ptr<TenantGallery> load_gallery_locked(const std::string& tenant) {
+    SnapshotLoad load_from_snapshot_locked(const std::string& tenant) {
+        SnapshotLoad load;
+        std::optional<gallery::SnapshotContents> s;
+        try {
+            std::shared_lock keys_lock(keys_mutex_);
+            if (keys_.empty()) return load;
+            // Only the current key: a snapshot sealed with a retired key is rewritten under the new one.
+            s = gallery::read_snapshot(options_.snapshot_directory, tenant, keys_.front());
+        } catch (const Error&) {
+            discard_snapshot(tenant);
+            return load;
+        }
+        if (!s) return load;
+        try {
+            const std::int64_t last = store_->last_change();
+            if (s->change_sequence > last)
+                throw Error(ErrorCode::invalid_argument, "gallery snapshot: ahead of the store's change feed");
+            if (s->change_sequence < last) {
+                const auto next = store_->changes_since(s->change_sequence, 1);
+                if (next.empty() || next.front().sequence != s->change_sequence + 1)
+                    throw Error(ErrorCode::invalid_argument, "gallery snapshot: the change feed was pruned beyond it");
+            }
+            auto g = std::make_shared<TenantGallery>();
+            g->index = GalleryIndex::restore(options_.index, s->index.bytes);
+            sodium_wipe(s->index.bytes);
+            g->set_owners(s->owners);
+            g->model_id = s->model_id;
+            g->model_sha256 = s->model_sha256;
+            if (g->owner.size() != g->index->size())
+                throw Error(ErrorCode::invalid_argument, "gallery snapshot: index and owners differ");
+            for (const std::int64_t id : g->index->ids())
+                if (!g->owner.count(id)) throw Error(ErrorCode::invalid_argument, "gallery snapshot: index and owners differ");
+            load.position = s->change_sequence;
+            for (;;) {
+                const std::vector<SubjectChange> changes = store_->changes_since(load.position, kSyncBatch);
+                if (changes.empty()) break;
+                for (const auto& change : changes)
+                    if (change.tenant == tenant && refresh_subject_in_locked(*g, tenant, change.reference))
+                        load.replay_deleted = true;
+                load.position = changes.back().sequence;
+            }
+            // After the replay the index must hold exactly the store's templates of the tenant.
+            const auto rows = store_->all_templates(tenant);
+            if (rows.size() != g->owner.size())
+                throw Error(ErrorCode::invalid_argument, "gallery snapshot: does not match the store (template count)");
+            for (const auto& [owner, record] : rows) {
+                const auto it = g->owner.find(record.id);
+                if (it == g->owner.end() || it->second != owner.reference)
+                    throw Error(ErrorCode::invalid_argument, "gallery snapshot: does not match the store (template ids)");
+            }
+            load.gallery = std::move(g);
+        } catch (const Error&) {
+            if (s) sodium_wipe(s->index.bytes);
+            discard_snapshot(tenant);
+            load.gallery.reset();
+        }
+        return load;
+    }
+
+    // The tenant's snapshot after templates left its index (deletion's guarantees cover
+    // snapshots): rewritten from the loaded index, or removed when the tenant is not loaded or the
+    // rewrite fails. requires: writer_mutex_ and store_mutex_ held.
+    void snapshot_after_deletion_locked(const std::string& tenant) {
+        if (!snapshots_enabled() || !fs::exists(gallery::snapshot_path(options_.snapshot_directory, tenant))) return;
+        if (const auto g = loaded_gallery(tenant)) {
+            try {
+                write_snapshot_locked(tenant, *g, change_cursor_);
+                return;
+            } catch (const Error&) {
+                // removed below
+            }
+        }
+        gallery::remove_snapshot(options_.snapshot_directory, tenant);  // throws io_error when it cannot
+    }
+
+    void snapshot_after_deletion(const std::string& tenant) {
+        if (!snapshots_enabled()) return;
+        std::lock_guard writer(writer_mutex_);
+        std::lock_guard lock(store_mutex_);
+        snapshot_after_deletion_locked(tenant);
+    }
+
+    // The tenant's gallery: from its snapshot when allowed and usable, else built from the store
+    // (every template opened), then snapshotted when large enough. requires: store_mutex_ held.
+    std::shared_ptr<TenantGallery> load_gallery_locked(const std::string& tenant, bool allow_snapshot = true) {
+        if (snapshots_enabled() && allow_snapshot) {
+            SnapshotLoad load = load_from_snapshot_locked(tenant);
+            if (load.gallery) {
+                if (load.replay_deleted) write_snapshot_locked(tenant, *load.gallery, load.position);
+                return load.gallery;
+            }
+        }
+        // Read before the templates: changes committed meanwhile are after it, and a replay from it
+        // re-reads them.
+        const std::int64_t position = store_->last_change();
         auto g = std::make_shared<TenantGallery>();
         g->index = GalleryIndex::create(options_.index);
         const std::vector<std::pair<SubjectKey, TemplateRecord>> rows = store_->all_templates(tenant);
-        std::shared_lock keys_lock(keys_mutex_);
-        for (const auto& [owner, record] : rows) {
-            auto plain = faceproof::open(key_for(record.key_id), record.sealed, template_ad(tenant, owner.reference));
-            const Template t = parse_template(plain);
-            sodium_wipe(plain);
-            g->add(record.id, owner.reference, t);
+        {
+            std::shared_lock keys_lock(keys_mutex_);
+            for (const auto& [owner, record] : rows) {
+                auto plain = faceproof::open(key_for(record.key_id), record.sealed, template_ad(tenant, owner.reference));
+                const Template t = parse_template(plain);
+                sodium_wipe(plain);
+                g->add(record.id, owner.reference, t);
+            }
+        }
+        if (snapshots_enabled() && g->index->size() >= options_.snapshot_min_templates) {
+            try {
+                write_snapshot_locked(tenant, *g, position);
+            } catch (const Error&) {
+                // The index serves without it; the next load rebuilds from the store again.
+                discard_snapshot(tenant);
+            }
         }
         return g;
     }
@@ -671,6 +956,9 @@ void check_tenant(const std::string& tenant) {
 std::unique_ptr<Registry> Registry::open(std::unique_ptr<Store> store, std::vector<DataKey> keys,
                                          Calibration calibration, const RegistryOptions& options) {
     if (!store) throw Error(ErrorCode::invalid_argument, "registry: no store");
+    if (!options.snapshot_directory.empty() && !std::filesystem::is_directory(options.snapshot_directory))
+        throw Error(ErrorCode::io_error, "registry: the snapshot directory " + options.snapshot_directory.string() +
+                                             " is not a directory");
     return std::make_unique<RegistryImpl>(std::move(store), std::move(keys), std::move(calibration), options);
 }
 
