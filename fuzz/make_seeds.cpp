@@ -207,7 +207,9 @@ void json_seeds() {
         {"max_image_bytes", "33554432"}, {"max_image_pixels", "40000000"}, {"max_image_side", "16384"},
         {"request_timeout_s", "30"}, {"rate_limit_per_minute", "600"}, {"lockout_failures", "5"},
         {"lockout_window_s", "180"}, {"lockout_s", "900"}, {"retain_images", "false"}, {"sync_interval_s", "0.25"},
-        {"liveness_session_ttl_s", "60"}, {"liveness_session_max_frames", "120"}};
+        {"liveness_session_ttl_s", "60"}, {"liveness_session_max_frames", "120"},
+        {"gallery_snapshot_dir", "\"/tmp/s\""}, {"gallery_snapshot_interval_s", "600"},
+        {"gallery_keep_full_precision", "false"}, {"gallery_exact_budget_ms", "10"}};
     for (const auto& [name, value] : settings) write_seed("fuzz_config", name + ".json", "{\"" + name + "\": " + value + "}");
 }
 

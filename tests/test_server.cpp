@@ -7,6 +7,7 @@
 
 #include <future>
 #include <set>
+#include <fstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -639,6 +640,32 @@ TEST_F(ServerTest, RacingCapturesOfOneSessionDecideOnce) {
     for (auto& t : racers) t.join();
     EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), 1);
     EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 409), 2);
+}
+
+
+TEST_F(ServerTest, IndexSnapshotsAreWrittenAtShutdownSealedAndPrivate) {
+    fptest::TempDir snapshots("faceproof-snapshots");
+    std::filesystem::path file;
+    {
+        fp::ServerConfig config;
+        config.workers = 1;
+        config.gallery_snapshot_dir = snapshots.path();
+        RunningServer node(config);
+        const std::string key = node.key("acme", fp::ApiRole::operator_role);
+        auto c = node.client();
+        const auto enrolled = c.Post("/v1/subjects", auth(key),
+                                     form({{"image", faces_[0]}}, {{"subject", "snap-1"}, {"consent", consent()}}));
+        ASSERT_TRUE(enrolled);
+        ASSERT_EQ(enrolled->status, 201) << enrolled->body;
+        file = snapshots.path() / "acme.gallery";
+    }  // the server stops: the loaded tenant's index is saved
+    ASSERT_TRUE(std::filesystem::exists(file)) << "no snapshot at " << file;
+    EXPECT_EQ(std::filesystem::status(file).permissions() & std::filesystem::perms::all, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    // Sealed: the subject's reference is not in the file in clear.
+    std::ifstream in(file, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_GT(bytes.size(), 512u);
+    EXPECT_EQ(bytes.find("snap-1"), std::string::npos);
 }
 
 }  // namespace

@@ -215,6 +215,8 @@ public:
     // registry has no snapshot directory. throws: Error{io_error} when the file cannot be written,
     // Error{key_invalid} without a key.
     virtual bool save_snapshot(const std::string& tenant) = 0;
+    // save_snapshot for every tenant loaded now; returns how many (0 without a snapshot directory).
+    virtual std::size_t save_snapshots() = 0;
 
     // keys: the first seals new data; every key opens data sealed with it (the previous key stays
     // usable during a rotation). keys may be empty for work that needs none (listing, deleting,

@@ -75,6 +75,16 @@ struct ServerConfig {
     // this many seconds of its creation, with at most this many frames (8 fps or more).
     int liveness_session_ttl_s = 60;
     int liveness_session_max_frames = 120;
+    // 1:N index of each tenant (README "1:N duplicate check"). gallery_snapshot_dir: this node's
+    // directory of sealed index snapshots (must exist; none = rebuild from the store on start);
+    // snapshots are also written every gallery_snapshot_interval_s and at shutdown.
+    // gallery_keep_full_precision false keeps only the int8 codes in memory (the few candidates a
+    // search re-scores are read from the store). gallery_exact_budget_ms > 0: switch to the HNSW graph
+    // once a measured exact scan takes longer (and the gallery has 50,000 templates or more).
+    std::optional<std::filesystem::path> gallery_snapshot_dir;
+    double gallery_snapshot_interval_s = 600;
+    bool gallery_keep_full_precision = true;
+    double gallery_exact_budget_ms = 0;
 
     // A JSON object with any of the keys above (same names; image limits as "max_image_bytes",
     // "max_image_pixels", "max_image_side"). Unknown keys are an error (typos must not pass).

@@ -279,6 +279,17 @@ public:
         return true;
     }
 
+    std::size_t save_snapshots() override {
+        if (!snapshots_enabled()) return 0;
+        std::vector<std::string> tenants;
+        {
+            std::lock_guard lock(galleries_mutex_);
+            for (const auto& entry : galleries_) tenants.push_back(entry.first);
+        }
+        for (const auto& tenant : tenants) save_snapshot(tenant);
+        return tenants.size();
+    }
+
     std::optional<std::string> pseudonym(const std::string& tenant, const std::string& domain,
                                          const std::string& value) const override {
         std::shared_lock keys_lock(keys_mutex_);

@@ -20,7 +20,7 @@ nlohmann::json search_json(const SearchResult& r) {
             {"search_fmr", r.search_fmr},
             {"threshold_clamped", r.threshold_clamped},
             {"gallery", {{"templates", r.gallery_templates}, {"subjects", r.gallery_subjects}}},
-            {"method", r.approximate ? "hnsw" : "exact"}};
+            {"method", r.method.empty() ? (r.approximate ? "hnsw" : "exact") : r.method}};
 }
 
 nlohmann::json enrolment_json(const EnrolmentResult& r, const std::vector<Capture>& captures) {

@@ -162,6 +162,7 @@ public:
         stop_cv_.notify_all();
         syncer.join();
         ready_ = false;
+        save_snapshots("at shutdown");
     }
     void stop() override { http_.stop(); }
     int port() const override { return port_; }
@@ -213,6 +214,9 @@ private:
         RegistryOptions options;
         options.retain_images = c.retain_images;
         options.index.threads = 1;  // requests already run in parallel; one search, one core
+        options.index.keep_full_precision = c.gallery_keep_full_precision;
+        options.index.exact_budget_ms = c.gallery_exact_budget_ms;
+        if (c.gallery_snapshot_dir) options.snapshot_directory = *c.gallery_snapshot_dir;
         return Registry::open(Store::open(url), load_keys(c), Calibration::shipped(), options);
     }
 
@@ -379,6 +383,8 @@ private:
 
     void sync_loop() {
         const auto interval = std::chrono::duration<double>(config_.sync_interval_s);
+        const auto snapshot_interval = std::chrono::duration<double>(config_.gallery_snapshot_interval_s);
+        auto last_snapshot = std::chrono::steady_clock::now();
         std::unique_lock lock(stop_mutex_);
         while (!stop_cv_.wait_for(lock, interval, [&] { return stopping_; })) {
             lock.unlock();
@@ -388,7 +394,21 @@ private:
                 // A database hiccup must not stop the node; the next round retries.
                 std::cerr << "faceproof serve: change feed: " << e.what() << '\n';
             }
+            // Fresh snapshots keep the feed a restarted node replays short.
+            if (config_.gallery_snapshot_dir && std::chrono::steady_clock::now() - last_snapshot >= snapshot_interval) {
+                last_snapshot = std::chrono::steady_clock::now();
+                save_snapshots("periodic");
+            }
             lock.lock();
+        }
+    }
+
+    void save_snapshots(const char* when) {
+        if (!config_.gallery_snapshot_dir) return;
+        try {
+            registry_->save_snapshots();
+        } catch (const std::exception& e) {
+            std::cerr << "faceproof serve: index snapshots (" << when << "): " << e.what() << '\n';
         }
     }
 

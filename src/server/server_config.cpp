@@ -65,7 +65,9 @@ ServerConfig ServerConfig::from_json_text(const std::string& text, const std::st
                                   "max_inflight_body_bytes", "rate_limit_per_minute", "lockout_failures",
                                   "lockout_window_s", "lockout_s", "key_lockout_failures", "key_lockout_window_s",
                                   "key_lockout_s", "retain_images", "sync_interval_s", "compaction_delay_s",
-                                  "trust_store", "liveness_session_ttl_s", "liveness_session_max_frames"};
+                                  "trust_store", "liveness_session_ttl_s", "liveness_session_max_frames",
+                                  "gallery_snapshot_dir", "gallery_snapshot_interval_s", "gallery_keep_full_precision",
+                                  "gallery_exact_budget_ms"};
     for (const auto& [key, _] : j.items())
         if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
             throw Error(ErrorCode::invalid_argument, origin + ": unknown setting \"" + key + "\"");
@@ -83,6 +85,7 @@ ServerConfig ServerConfig::from_json_text(const std::string& text, const std::st
     take_path("key_file", c.key_file);
     take_path("models_dir", c.models_dir);
     take_path("trust_store", c.trust_store);
+    take_path("gallery_snapshot_dir", c.gallery_snapshot_dir);
     take(j, "workers", c.workers);
     take(j, "queue", c.queue);
     take(j, "max_body_bytes", c.max_body_bytes);
@@ -109,6 +112,9 @@ ServerConfig ServerConfig::from_json_text(const std::string& text, const std::st
     take(j, "compaction_delay_s", c.compaction_delay_s);
     take(j, "liveness_session_ttl_s", c.liveness_session_ttl_s);
     take(j, "liveness_session_max_frames", c.liveness_session_max_frames);
+    take(j, "gallery_snapshot_interval_s", c.gallery_snapshot_interval_s);
+    take(j, "gallery_keep_full_precision", c.gallery_keep_full_precision);
+    take(j, "gallery_exact_budget_ms", c.gallery_exact_budget_ms);
     c.check();
     return c;
 }
@@ -133,6 +139,8 @@ void ServerConfig::check() const {
             "liveness_session_ttl_s must be 1 to 3600 seconds");
     require(liveness_session_max_frames >= 8 && liveness_session_max_frames <= 240,
             "liveness_session_max_frames must be 8 to 240");
+    require(gallery_snapshot_interval_s >= 1 && gallery_exact_budget_ms >= 0,
+            "gallery_snapshot_interval_s must be at least 1 and gallery_exact_budget_ms at least 0");
 }
 
 }  // namespace faceproof
