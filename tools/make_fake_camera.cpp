@@ -27,6 +27,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "tool_args.hpp"
 #include "faceproof/engine.hpp"
 #include "faceproof/error.hpp"
 #include "faceproof/image.hpp"
@@ -40,35 +41,10 @@ constexpr const char* kUsage =
     "usage: faceproof_fake_camera IMAGE OUT.y4m [--frames N] [--width W] [--height H]\n"
     "       faceproof_fake_camera --crop-face PHOTO OUT.jpg [--margin M] [--size S] [--grey] [--models DIR]\n";
 
-struct UsageError {
-    std::string message;
-};
+using faceproof::tools::UsageError;
+using faceproof::tools::parse_double;
+using faceproof::tools::parse_int;
 
-int parse_int(const std::string& option, const std::string& value, int low, int high) {
-    std::size_t used = 0;
-    int n = 0;
-    try {
-        n = std::stoi(value, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != value.size() || n < low || n > high)
-        throw UsageError{option + " needs a whole number in " + std::to_string(low) + ".." + std::to_string(high)};
-    return n;
-}
-
-double parse_double(const std::string& option, const std::string& value, double low, double high) {
-    std::size_t used = 0;
-    double x = 0;
-    try {
-        x = std::stod(value, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != value.size() || !(x >= low && x <= high))
-        throw UsageError{option + " needs a number in " + std::to_string(low) + ".." + std::to_string(high)};
-    return x;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Y4M clip

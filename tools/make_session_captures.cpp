@@ -33,6 +33,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "tool_args.hpp"
+#include "eval/session_simulation.hpp"
 #include "faceproof/engine.hpp"
 #include "faceproof/error.hpp"
 #include "faceproof/image.hpp"
@@ -47,9 +49,9 @@ namespace {
 constexpr const char* kUsage =
     "usage: faceproof_session_captures OUT_DIR [--photo PHOTO]... [--people N] [--seconds S] [--models DIR]\n";
 
-struct UsageError {
-    std::string message;
-};
+using faceproof::tools::UsageError;
+using faceproof::tools::parse_double;
+using faceproof::tools::parse_int;
 
 constexpr double kFrameMs = 100;      // 10 fps, as the web page
 constexpr int kFrameWidth = 400;      // px
@@ -140,16 +142,6 @@ Recorder start(const fs::path& out, const std::string& name) {
     return r;
 }
 
-int colour_at(const std::vector<ChallengeColor>& colors, double elapsed) {  // web/app.js colourAt
-    double cycle = 0;
-    for (const auto& c : colors) cycle += std::max(1, c.ms);
-    double t = std::fmod(elapsed, cycle);
-    for (std::size_t i = 0; i < colors.size(); ++i) {
-        t -= std::max(1, colors[i].ms);
-        if (t < 0) return int(i);
-    }
-    return int(colors.size()) - 1;
-}
 
 void write_still(const fs::path& out, const Person& p, int index, int frames) {
     Recorder r = start(out, "still-" + std::to_string(index));
@@ -212,36 +204,11 @@ void write_closer(const fs::path& out, const Person& p, int index) {
         }
         const double margin = kMargin + closeness * (kCloserMargin - kMargin);
         r.add(camera(framed(p, margin), std::uint64_t(index) * 100000 + 90000 + std::uint64_t(i)), t,
-              colour_at(challenge.colors, t));
+              colour_on_screen_at(challenge.colors, t));
     }
     r.finish("a photo moved closer, without the screen's light on it (" + p.from + ")", challenge);
 }
 
-int parse_int(const std::string& option, const std::string& value, int low, int high) {
-    std::size_t used = 0;
-    int n = 0;
-    try {
-        n = std::stoi(value, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != value.size() || n < low || n > high)
-        throw UsageError{option + " needs a whole number in " + std::to_string(low) + ".." + std::to_string(high)};
-    return n;
-}
-
-double parse_double(const std::string& option, const std::string& value, double low, double high) {
-    std::size_t used = 0;
-    double x = 0;
-    try {
-        x = std::stod(value, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != value.size() || !(x >= low && x <= high))
-        throw UsageError{option + " needs a number in " + std::to_string(low) + ".." + std::to_string(high)};
-    return x;
-}
 
 }  // namespace
 

@@ -83,17 +83,6 @@ std::array<double, 3> lit_face(const std::array<int, 3>& screen, double share) {
     return rgb;
 }
 
-// The colour on screen at `elapsed` ms: the colours in order for their ms each, cycled (web/app.js colourAt).
-int colour_at(const std::vector<ChallengeColor>& colors, double elapsed) {
-    double cycle = 0;
-    for (const auto& c : colors) cycle += std::max(1, c.ms);
-    double t = std::fmod(elapsed, cycle);
-    for (std::size_t i = 0; i < colors.size(); ++i) {
-        t -= std::max(1, colors[i].ms);
-        if (t < 0) return int(i);
-    }
-    return int(colors.size()) - 1;
-}
 
 }  // namespace
 
@@ -268,7 +257,7 @@ std::vector<SessionFrame> simulate_honest_capture(const LivenessChallenge& chall
         if (!o.thumbnails) f.thumbnail.release();
 
         if (light) {
-            shown.push_back(colour_at(challenge.colors, t));
+            shown.push_back(colour_on_screen_at(challenge.colors, t));
             f.color_index = shown.back();
             // The face reflects the colour captured light_lag frames earlier (camera and screen latency).
             const int source = shown[i >= std::size_t(light_lag) ? i - std::size_t(light_lag) : 0];
@@ -368,6 +357,17 @@ double binomial_upper_bound(std::size_t successes, std::size_t trials, double co
         else hi = mid;
     }
     return hi;
+}
+
+int colour_on_screen_at(const std::vector<ChallengeColor>& colors, double elapsed) {
+    double cycle = 0;
+    for (const auto& c : colors) cycle += std::max(1, c.ms);
+    double t = std::fmod(elapsed, cycle);
+    for (std::size_t i = 0; i < colors.size(); ++i) {
+        t -= std::max(1, colors[i].ms);
+        if (t < 0) return int(i);
+    }
+    return int(colors.size()) - 1;
 }
 
 }  // namespace faceproof

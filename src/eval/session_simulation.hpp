@@ -130,6 +130,10 @@ CaptureReplay replay_capture(const LivenessChallenge& own, const std::vector<Ses
 // given sequence: 1 / (6 x 5^(steps-1)) (1/150 for 3 steps).
 double motion_sequence_chance(int steps);
 
+// The index of the colour on screen `elapsed_ms` after the capture started: the challenge's colours
+// in order for their ms each, cycled as the capture page shows them (web/app.js colourAt).
+int colour_on_screen_at(const std::vector<ChallengeColor>& colors, double elapsed_ms);
+
 // One-sided exact (Clopper-Pearson) upper confidence bound on a binomial rate after `successes`
 // in `trials`: the p with P(X <= successes | trials, p) = 1 - confidence. For 0 successes it is
 // 1 - (1 - confidence)^(1/trials), ~3/trials at 95 %.

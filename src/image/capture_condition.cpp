@@ -6,17 +6,13 @@
 #include <opencv2/imgproc.hpp>
 
 namespace faceproof {
-namespace {
-
-cv::Mat grey_of(const cv::Mat& image) {
+cv::Mat to_grey(const cv::Mat& image) {
     cv::Mat grey;
     if (image.channels() == 3) cv::cvtColor(image, grey, cv::COLOR_BGR2GRAY);
     else if (image.channels() == 4) cv::cvtColor(image, grey, cv::COLOR_BGRA2GRAY);
     else grey = image;
     return grey;
 }
-
-}  // namespace
 
 double sharpness_of(const cv::Mat& grey) {
     if (grey.empty()) return 0;
@@ -44,7 +40,7 @@ std::string exposure_condition(const cv::Mat& grey, const cv::Mat& mask) {
 
 std::string capture_condition(const cv::Mat& image, const cv::Mat& mask) {
     if (image.empty() || image.depth() != CV_8U) return {};
-    const cv::Mat grey = grey_of(image);
+    const cv::Mat grey = to_grey(image);
     if (std::string exposure = exposure_condition(grey, mask); !exposure.empty()) return exposure;
     if (sharpness_of(grey) < kBlurredSharpness) return "blurred";
     return {};

@@ -30,6 +30,8 @@ constexpr double kBlurredSharpness = 8;
 std::string capture_condition(const cv::Mat& image, const cv::Mat& mask = cv::Mat());
 std::string exposure_condition(const cv::Mat& grey, const cv::Mat& mask = cv::Mat());  // without the blur test
 double sharpness_of(const cv::Mat& grey);
+// 8-bit grey of a 1, 3 (BGR) or 4 (BGRA) channel image (the same Mat when already grey).
+cv::Mat to_grey(const cv::Mat& image);
 std::string describe_capture_condition(const std::string& condition);
 
 }  // namespace faceproof

@@ -262,13 +262,6 @@ std::uint64_t fnv1a(const cv::Mat& image) {
     return h;
 }
 
-cv::Mat grey_of(const cv::Mat& image) {
-    cv::Mat grey;
-    if (image.channels() == 3) cv::cvtColor(image, grey, cv::COLOR_BGR2GRAY);
-    else if (image.channels() == 4) cv::cvtColor(image, grey, cv::COLOR_BGRA2GRAY);
-    else grey = image;
-    return grey;
-}
 
 cv::Rect clip(const cv::Rect2f& box, cv::Size size) {
     const cv::Rect r(int(std::floor(box.x)), int(std::floor(box.y)), int(std::ceil(box.width)), int(std::ceil(box.height)));
@@ -328,7 +321,7 @@ SessionFrame measure_session_frame(const FaceContext& face, double time_ms, int 
     cv::Mat bgr = image;
     if (image.channels() == 4) cv::cvtColor(image, bgr, cv::COLOR_BGRA2BGR);
     else if (image.channels() == 1) cv::cvtColor(image, bgr, cv::COLOR_GRAY2BGR);
-    const cv::Mat grey = grey_of(bgr);
+    const cv::Mat grey = to_grey(bgr);
     f.pixel_hash = fnv1a(image);
     cv::Mat small;
     cv::resize(grey, small, cv::Size(32, 32), 0, 0, cv::INTER_AREA);
