@@ -668,4 +668,39 @@ TEST_F(ServerTest, IndexSnapshotsAreWrittenAtShutdownSealedAndPrivate) {
     EXPECT_EQ(bytes.find("snap-1"), std::string::npos);
 }
 
+
+TEST_F(ServerTest, LivenessSessionCaptureAsJsonAndItsLimits) {
+    const auto [status, created] = call("POST", "/v1/liveness/sessions", "/v1/liveness/sessions", auth(operator_key_),
+                                        nullptr, R"({"mode":"motion"})", "application/json");
+    ASSERT_EQ(status, 201) << created.dump();
+    const std::string path = "/v1/liveness/sessions/" + std::string(created["session_id"]) + "/capture";
+    const httplib::Headers token = auth(std::string(created["client_token"]));
+    // The frame count is refused before anything is decoded: tiny frames keep the body small.
+    cv::Mat tiny_image(16, 16, CV_8UC3, cv::Scalar(90, 120, 160));
+    const std::string tiny = jpeg(tiny_image);
+    const auto body = [&](int frames, bool backwards, const std::string& frame) {
+        json j{{"frame", json::array()}, {"timestamps_ms", json::array()}};
+        for (int i = 0; i < frames; ++i) {
+            j["frame"].push_back(base64(frame));
+            j["timestamps_ms"].push_back(backwards && i == frames - 1 ? 0 : i * 100);
+        }
+        return j.dump();
+    };
+    // More frames than liveness_session_max_frames, times going backwards, a mode's field it does not
+    // have: 400, and the session stays open for the honest retry.
+    EXPECT_EQ(call("POST", path, "/v1/liveness/sessions/{id}/capture", token, nullptr, body(121, false, tiny),
+                   "application/json").first, 400);
+    EXPECT_EQ(call("POST", path, "/v1/liveness/sessions/{id}/capture", token, nullptr, body(10, true, faces_[0]),
+                   "application/json").first, 400);
+    json with_colors = json::parse(body(10, false, faces_[0]));
+    with_colors["color_indices"] = json::array({0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+    EXPECT_EQ(call("POST", path, "/v1/liveness/sessions/{id}/capture", token, nullptr, with_colors.dump(),
+                   "application/json").first, 400);
+    const auto [decided_status, decided] =
+        call("POST", path, "/v1/liveness/sessions/{id}/capture", token, nullptr, body(12, false, faces_[0]), "application/json");
+    ASSERT_EQ(decided_status, 200) << decided.dump();
+    EXPECT_EQ(decided["decision"], "not_live");
+    EXPECT_EQ(decided["frames"].size(), 12u);
+}
+
 }  // namespace
