@@ -269,7 +269,10 @@ fp::Capture synthetic_capture(std::mt19937& rng, std::size_t image_bytes) {
     std::normal_distribution<float> normal;
     std::vector<float> v(512);
     double norm = 0;
-    for (auto& x : v) norm += double(x = normal(rng)) * x;
+    for (auto& x : v) {
+        x = normal(rng);
+        norm += double(x) * x;
+    }
     for (auto& x : v) x = static_cast<float>(x / std::sqrt(norm));
     fp::Capture c;
     c.face_template = fp::Template{fp::Calibration::shipped().model_id(), std::string(64, 'a'), v};
