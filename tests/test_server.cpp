@@ -219,7 +219,8 @@ TEST_F(ServerTest, HealthReadinessMetricsAndTheOpenApiDocument) {
         for (const auto& [method, _] : ops.items())
             if (method != "parameters") documented.insert(method + " " + path);
     const std::set<std::string> served{"post /v1/verify", "post /v1/detect", "post /v1/quality", "post /v1/liveness",
-                                       "post /v1/documents/check",
+                                       "post /v1/documents/check", "post /v1/liveness/sessions",
+                                       "get /v1/liveness/sessions/{id}", "post /v1/liveness/sessions/{id}/capture",
                                        "post /v1/subjects", "get /v1/subjects/{ref}", "delete /v1/subjects/{ref}",
                                        "post /v1/subjects/{ref}/templates", "post /v1/search", "get /v1/audit",
                                        "get /v1/openapi.json", "get /healthz", "get /readyz", "get /metrics"};
