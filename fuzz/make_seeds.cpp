@@ -21,6 +21,7 @@
 #include "document_builder.hpp"
 #include "document_pki.hpp"
 #include "faceproof/crypto.hpp"
+#include "faceproof/gallery_index.hpp"
 #include "faceproof/image.hpp"
 #include "faceproof/template.hpp"
 
@@ -184,6 +185,35 @@ void request_body_seeds() {
     write_seed("fuzz_request_body", "urlencoded.http", request("application/x-www-form-urlencoded", "subject=a&fmr=1"));
 }
 
+// fuzz_index_image: one small valid image per option byte (the target's first byte), so mutations
+// start from real structure (codes, ids, graph, floats).
+void index_image_seeds() {
+    std::mt19937 rng(7);
+    std::normal_distribution<float> normal;
+    for (unsigned mode = 0; mode < 8; ++mode) {
+        faceproof::GalleryIndexOptions options;
+        options.dimension = 8;
+        options.compact = (mode & 1) != 0;
+        options.keep_full_precision = !options.compact || (mode & 2) != 0;
+        options.approximate_from = (mode & 4) ? 4 : 0;
+        options.threads = 1;
+        const auto index = faceproof::GalleryIndex::create(options);
+        for (std::int64_t id = 1; id <= 6; ++id) {
+            std::vector<float> v(options.dimension);
+            double norm = 0;
+            for (auto& x : v) {
+                x = normal(rng);
+                norm += double(x) * x;
+            }
+            for (auto& x : v) x = static_cast<float>(x / std::sqrt(norm));
+            index->add(id, v);
+        }
+        const auto image = index->save();
+        write_seed("fuzz_index_image", "mode" + std::to_string(mode) + ".bin",
+                   std::string(1, static_cast<char>(mode)) + std::string(image.bytes.begin(), image.bytes.end()));
+    }
+}
+
 void json_seeds() {
     // fuzz_session_fields: first byte odd = a number list, even = a challenge.
     write_seed("fuzz_session_fields", "timestamps.txt", std::string(1, '\1') + "0,100,200.5, 300");
@@ -278,6 +308,7 @@ int main(int argc, char** argv) {
         template_seeds();
         request_body_seeds();
         json_seeds();
+        index_image_seeds();
         document_seeds(argc == 3 ? fs::path(argv[2]) : fs::path());
     } catch (const std::exception& e) {
         std::cerr << "fuzz_make_seeds: " << e.what() << "\n";

@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${FACEPROOF_ASAN_BUILD:-build-asan}
-ALL_TARGETS=(image template request_body consent config mrz data_groups sod master_list portrait session_fields)
+ALL_TARGETS=(image template request_body consent config mrz data_groups sod master_list portrait session_fields index_image)
 
 usage() { echo "usage: scripts/fuzz.sh {$(IFS="|"; echo "${ALL_TARGETS[*]}")|all} SECONDS" >&2; exit 2; }
 [[ $# -eq 2 && "$2" =~ ^[0-9]+$ && "$2" -gt 0 ]] || usage
@@ -31,8 +31,9 @@ fi
 # Longest input per target: room for the seeds (small images and requests of a few KiB) and some
 # growth, short enough to keep executions fast. Dictionaries are the committed fuzz/*.dict.
 declare -A MAX_LEN=([image]=65536 [template]=4096 [request_body]=65536 [consent]=4096 [config]=4096
-                   [mrz]=512 [data_groups]=65536 [sod]=16384 [master_list]=16384 [portrait]=65536)
-declare -A DICT=([image]=image.dict [request_body]=http.dict [consent]=json.dict [config]=json.dict)
+                   [mrz]=512 [data_groups]=65536 [sod]=16384 [master_list]=16384 [portrait]=65536
+                   [session_fields]=4096 [index_image]=16384)
+declare -A DICT=([image]=image.dict [request_body]=http.dict [consent]=json.dict [config]=json.dict [session_fields]=json.dict)
 
 build_targets=(fuzz_make_seeds)
 for t in "${targets[@]}"; do build_targets+=("fuzz_$t"); done

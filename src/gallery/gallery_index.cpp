@@ -207,6 +207,7 @@ public:
     }
     void bytes(void* data, std::size_t size) {
         if (size > in_.size() - position_) corrupt("truncated");
+        if (size == 0) return;  // an empty array: its data() may be null, which memcpy must not get
         std::memcpy(data, in_.data() + position_, size);
         position_ += size;
     }

@@ -53,6 +53,7 @@ public:
     }
     void bytes(void* out, std::size_t size) {
         if (size > in_.size() - position_) malformed("truncated");
+        if (size == 0) return;  // an empty array: its data() may be null, which memcpy must not get
         std::memcpy(out, in_.data() + position_, size);
         position_ += size;
     }
