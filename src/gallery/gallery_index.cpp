@@ -37,6 +37,7 @@
 #pragma GCC diagnostic pop
 
 #include "faceproof/error.hpp"
+#include "gallery/byte_io.hpp"
 #include "gallery/dot_product.hpp"
 #include "gallery/int8_codes.hpp"
 #include "gallery/top_k.hpp"
@@ -171,61 +172,13 @@ using Graph = hnswlib::HierarchicalNSW<float>;
 
 constexpr char kImageMagic[8] = {'F', 'P', 'G', 'I', 'D', 'X', '0', '1'};
 
-class ImageWriter {
-public:
-    template <class T>
-    void pod(const T& value) {
-        bytes(&value, sizeof value);
-    }
-    void bytes(const void* data, std::size_t size) {
-        const auto* p = static_cast<const std::uint8_t*>(data);
-        out_.insert(out_.end(), p, p + size);
-    }
-    template <class T>
-    void array(const std::vector<T>& values) {
-        pod<std::uint64_t>(values.size());
-        bytes(values.data(), values.size() * sizeof(T));
-    }
-    std::vector<std::uint8_t>& out() { return out_; }
+using ImageWriter = gallery::ByteWriter;
+using ImageReader = gallery::ByteReader;
 
-private:
-    std::vector<std::uint8_t> out_;
-};
-
-// Every read is bounds-checked: a short or inconsistent image is Error{invalid_argument}.
-class ImageReader {
-public:
-    explicit ImageReader(std::span<const std::uint8_t> in) : in_(in) {}
-    [[noreturn]] static void corrupt(const std::string& what) {
-        throw Error(ErrorCode::invalid_argument, "gallery index image: " + what);
-    }
-    template <class T>
-    T pod() {
-        T value;
-        bytes(&value, sizeof value);
-        return value;
-    }
-    void bytes(void* data, std::size_t size) {
-        if (size > in_.size() - position_) corrupt("truncated");
-        if (size == 0) return;  // an empty array: its data() may be null, which memcpy must not get
-        std::memcpy(data, in_.data() + position_, size);
-        position_ += size;
-    }
-    template <class T>
-    std::vector<T> array(std::size_t expected) {
-        const auto count = pod<std::uint64_t>();
-        if (count != expected) corrupt("an array has " + std::to_string(count) + " entries, expected " + std::to_string(expected));
-        if (count > (in_.size() - position_) / std::max<std::size_t>(1, sizeof(T))) corrupt("truncated");
-        std::vector<T> values(count);
-        bytes(values.data(), count * sizeof(T));
-        return values;
-    }
-    bool done() const noexcept { return position_ == in_.size(); }
-
-private:
-    std::span<const std::uint8_t> in_;
-    std::size_t position_ = 0;
-};
+// Every read of an image is bounds-checked: a short or inconsistent image is Error{invalid_argument}.
+[[noreturn]] void corrupt_image(const std::string& what) {
+    throw Error(ErrorCode::invalid_argument, "gallery index image: " + what);
+}
 
 // A first-come, first-served turnstile (ticket lock) in front of the index's shared_mutex. glibc's
 // rwlock under std::shared_mutex prefers readers: under a steady stream of searches a writer waited
@@ -451,17 +404,17 @@ public:
 
     // requires: a fresh index (called by GalleryIndex::restore only).
     void load(std::span<const std::uint8_t> image) {
-        ImageReader r(image);
+        ImageReader r(image, "gallery index image");
         char magic[sizeof kImageMagic];
         r.bytes(magic, sizeof magic);
-        if (std::memcmp(magic, kImageMagic, sizeof magic) != 0) ImageReader::corrupt("not an index image");
-        if (r.pod<std::uint64_t>() != dimension()) ImageReader::corrupt("another dimension");
+        if (std::memcmp(magic, kImageMagic, sizeof magic) != 0) corrupt_image("not an index image");
+        if (r.pod<std::uint64_t>() != dimension()) corrupt_image("another dimension");
         const bool image_compact = r.pod<std::uint8_t>() != 0, image_floats = r.pod<std::uint8_t>() != 0;
         const bool image_graph = r.pod<std::uint8_t>() != 0;
         if (image_compact != compact() || image_floats != keeps_floats())
-            ImageReader::corrupt("made with other options (compact / keep_full_precision)");
+            corrupt_image("made with other options (compact / keep_full_precision)");
         const auto rows_count = r.pod<std::uint64_t>();
-        if (rows_count > image.size() / sizeof(std::int64_t)) ImageReader::corrupt("truncated");
+        if (rows_count > image.size() / sizeof(std::int64_t)) corrupt_image("truncated");
         slot_ids_.resize(rows_count);
         r.bytes(slot_ids_.data(), rows_count * sizeof(std::int64_t));
         const std::size_t rows = slot_ids_.size();
@@ -473,13 +426,13 @@ public:
         if (keeps_floats()) matrix_ = r.array<float>(rows * dimension());
         slot_of_id_.reserve(rows);
         for (std::size_t slot = 0; slot < rows; ++slot)
-            if (!slot_of_id_.try_emplace(slot_ids_[slot], slot).second) ImageReader::corrupt("a template id twice");
+            if (!slot_of_id_.try_emplace(slot_ids_[slot], slot).second) corrupt_image("a template id twice");
         if (image_graph) {
             load_graph(r);
         } else {
             std::fill(slot_nodes_.begin(), slot_nodes_.end(), kNoNode);
         }
-        if (!r.done()) ImageReader::corrupt("bytes after the end");
+        if (!r.done()) corrupt_image("bytes after the end");
         // An image saved below the graph threshold, restored with a lower one: build now.
         if (!graph_ && should_build_graph_locked()) build_graph();
     }
@@ -884,32 +837,32 @@ private:
         const auto m = r.pod<std::uint64_t>(), ef_construction = r.pod<std::uint64_t>();
         if (m != static_cast<std::uint64_t>(options_.hnsw_m) ||
             ef_construction != std::max<std::uint64_t>(static_cast<std::uint64_t>(options_.hnsw_ef_construction), m))
-            ImageReader::corrupt("graph built with other HNSW parameters");
+            corrupt_image("graph built with other HNSW parameters");
         const auto count = r.pod<std::uint64_t>(), data_per_element = r.pod<std::uint64_t>();
         const auto max_level = r.pod<std::int32_t>();
         const auto entry_point = r.pod<std::uint32_t>();
         const std::size_t rows = size_locked();
-        if (count < rows || count > rows + count / 2 + kMinGraphCapacity) ImageReader::corrupt("graph size");
+        if (count < rows || count > rows + count / 2 + kMinGraphCapacity) corrupt_image("graph size");
         hnswlib::SpaceInterface<float>* space = make_space();
         graph_ = std::make_unique<Graph>(space, std::max<std::size_t>(count + headroom(count), kMinGraphCapacity),
                                          static_cast<std::size_t>(options_.hnsw_m),
                                          static_cast<std::size_t>(options_.hnsw_ef_construction));
         Graph& g = *graph_;
         g.setEf(static_cast<std::size_t>(options_.hnsw_ef_search));
-        if (data_per_element != g.size_data_per_element_) ImageReader::corrupt("graph element size");
+        if (data_per_element != g.size_data_per_element_) corrupt_image("graph element size");
         slot_of_node_ = r.array<std::size_t>(count);
         const auto free_count = r.pod<std::uint64_t>();
-        if (free_count != count - rows) ImageReader::corrupt("free node count");
+        if (free_count != count - rows) corrupt_image("free node count");
         free_nodes_.resize(free_count);
         r.bytes(free_nodes_.data(), free_count * sizeof(Node));
         r.bytes(g.data_level0_memory_, count * g.size_data_per_element_);
         g.cur_element_count = count;
         g.maxlevel_ = max_level;
         g.enterpoint_node_ = entry_point;
-        if (count > 0 && (entry_point >= count || max_level < 0)) ImageReader::corrupt("graph entry point");
+        if (count > 0 && (entry_point >= count || max_level < 0)) corrupt_image("graph entry point");
         for (std::size_t i = 0; i < count; ++i) {
             const auto levels = r.pod<std::uint32_t>();
-            if (static_cast<std::int64_t>(levels) > max_level) ImageReader::corrupt("graph level");
+            if (static_cast<std::int64_t>(levels) > max_level) corrupt_image("graph level");
             g.element_levels_[i] = static_cast<int>(levels);
             g.linkLists_[i] = nullptr;
             if (levels) {
@@ -922,9 +875,9 @@ private:
         // points outside itself would read out of bounds at the first search.
         auto check_links = [&](const unsigned int* list, std::size_t max_links) {
             const unsigned int links = *list & 0xFFFF;  // the low 16 bits count; 0.6.2 keeps its delete mark above
-            if (links > max_links) ImageReader::corrupt("graph link count");
+            if (links > max_links) corrupt_image("graph link count");
             for (unsigned int j = 1; j <= links; ++j)
-                if (list[j] >= count) ImageReader::corrupt("graph link");
+                if (list[j] >= count) corrupt_image("graph link");
         };
         for (std::size_t i = 0; i < count; ++i) {
             check_links(g.get_linklist0(static_cast<hnswlib::tableint>(i)), g.maxM0_);
@@ -932,19 +885,19 @@ private:
                 check_links(g.get_linklist(static_cast<hnswlib::tableint>(i), level), g.maxM_);
             const Node label = g.getExternalLabel(static_cast<hnswlib::tableint>(i));
             if (label >= count || !g.label_lookup_.try_emplace(label, static_cast<hnswlib::tableint>(i)).second)
-                ImageReader::corrupt("graph label");
+                corrupt_image("graph label");
             if (compact()) {  // a code element is its node number (CodeSpace); anything else would read astray
                 std::uint64_t element;
                 std::memcpy(&element, g.getDataByInternalId(static_cast<hnswlib::tableint>(i)), sizeof element);
-                if (element != label) ImageReader::corrupt("graph element");
+                if (element != label) corrupt_image("graph element");
             }
             if (g.isMarkedDeleted(static_cast<hnswlib::tableint>(i))) ++g.num_deleted_;
         }
         for (std::size_t slot = 0; slot < rows; ++slot)
-            if (slot_nodes_[slot] >= count || slot_of_node_[slot_nodes_[slot]] != slot) ImageReader::corrupt("graph node of a row");
+            if (slot_nodes_[slot] >= count || slot_of_node_[slot_nodes_[slot]] != slot) corrupt_image("graph node of a row");
         for (const Node node : free_nodes_)
-            if (node >= count || slot_of_node_[node] != kNoSlot) ImageReader::corrupt("free graph node");
-        if (g.num_deleted_ != free_count) ImageReader::corrupt("deleted graph nodes");
+            if (node >= count || slot_of_node_[node] != kNoSlot) corrupt_image("free graph node");
+        if (g.num_deleted_ != free_count) corrupt_image("deleted graph nodes");
     }
 
     const GalleryIndexOptions options_;

@@ -11,6 +11,7 @@
 
 #include "faceproof/crypto.hpp"
 #include "faceproof/error.hpp"
+#include "gallery/byte_io.hpp"
 
 namespace faceproof::gallery {
 namespace {
@@ -27,55 +28,12 @@ void wipe(std::vector<std::uint8_t>& bytes) noexcept {
     bytes.clear();
 }
 
-class Writer {
-public:
-    explicit Writer(std::size_t reserve) { out_.reserve(reserve); }
-    template <class T>
-    void pod(const T& value) {
-        const auto* p = reinterpret_cast<const std::uint8_t*>(&value);
-        out_.insert(out_.end(), p, p + sizeof value);
-    }
-    void text(const std::string& s) {
-        pod<std::uint32_t>(static_cast<std::uint32_t>(s.size()));
-        out_.insert(out_.end(), s.begin(), s.end());
-    }
-    std::vector<std::uint8_t>& out() { return out_; }
+using Writer = ByteWriter;
+using Reader = ByteReader;
 
-private:
-    std::vector<std::uint8_t> out_;
-};
-
-class Reader {
-public:
-    explicit Reader(const std::vector<std::uint8_t>& in) : in_(in) {}
-    [[noreturn]] static void malformed(const std::string& what) {
-        throw Error(ErrorCode::invalid_argument, "gallery snapshot: " + what);
-    }
-    void bytes(void* out, std::size_t size) {
-        if (size > in_.size() - position_) malformed("truncated");
-        if (size == 0) return;  // an empty array: its data() may be null, which memcpy must not get
-        std::memcpy(out, in_.data() + position_, size);
-        position_ += size;
-    }
-    template <class T>
-    T pod() {
-        T value;
-        bytes(&value, sizeof value);
-        return value;
-    }
-    std::string text() {
-        const auto size = pod<std::uint32_t>();
-        if (size > in_.size() - position_) malformed("truncated");
-        std::string s(reinterpret_cast<const char*>(in_.data() + position_), size);
-        position_ += size;
-        return s;
-    }
-    std::size_t remaining() const noexcept { return in_.size() - position_; }
-
-private:
-    const std::vector<std::uint8_t>& in_;
-    std::size_t position_ = 0;
-};
+[[noreturn]] void malformed(const std::string& what) {
+    throw Error(ErrorCode::invalid_argument, "gallery snapshot: " + what);
+}
 
 [[noreturn]] void io_failure(const std::string& what, const fs::path& path) {
     throw Error(ErrorCode::io_error, "gallery snapshot: " + what + " " + path.string() + ": " + std::strerror(errno));
@@ -178,25 +136,25 @@ std::optional<SnapshotContents> read_snapshot(const fs::path& directory, const s
 
     std::vector<std::uint8_t> plain = open(key, sealed, associated_data(tenant));
     try {
-        Reader r(plain);
+        Reader r(plain, "gallery snapshot");
         char magic[sizeof kMagic];
         r.bytes(magic, sizeof magic);
-        if (std::memcmp(magic, kMagic, sizeof magic) != 0) Reader::malformed("not a gallery snapshot");
+        if (std::memcmp(magic, kMagic, sizeof magic) != 0) malformed("not a gallery snapshot");
         SnapshotContents s;
         s.tenant = r.text();
-        if (s.tenant != tenant) Reader::malformed("of tenant '" + s.tenant + "', not '" + tenant + "'");
+        if (s.tenant != tenant) malformed("of tenant '" + s.tenant + "', not '" + tenant + "'");
         s.change_sequence = r.pod<std::int64_t>();
         s.model_id = r.text();
         s.model_sha256 = r.text();
         const auto owners = r.pod<std::uint64_t>();
-        if (owners > r.remaining() / (sizeof(std::int64_t) + 4)) Reader::malformed("truncated");
+        if (owners > r.remaining() / (sizeof(std::int64_t) + 4)) malformed("truncated");
         s.owners.reserve(owners);
         for (std::uint64_t i = 0; i < owners; ++i) {
             const auto id = r.pod<std::int64_t>();
             s.owners.emplace_back(id, r.text());
         }
         const auto image = r.pod<std::uint64_t>();
-        if (image != r.remaining()) Reader::malformed("index image size");
+        if (image != r.remaining()) malformed("index image size");
         s.index.bytes.resize(image);
         r.bytes(s.index.bytes.data(), image);
         wipe(plain);
