@@ -33,14 +33,7 @@ using Vector = std::vector<float>;
 
 namespace {
 
-Vector normalised(std::vector<double> v) {
-    double norm = 0;
-    for (double x : v) norm += x * x;
-    norm = std::sqrt(norm);
-    Vector out(v.size());
-    for (std::size_t i = 0; i < v.size(); ++i) out[i] = static_cast<float>(v[i] / norm);
-    return out;
-}
+using fptest::normalised;
 
 Vector noisy_unit(std::mt19937_64& rng, const Vector* base, double noise, std::size_t dimension) {
     std::normal_distribution<double> normal(0.0, noise / std::sqrt(static_cast<double>(dimension)));

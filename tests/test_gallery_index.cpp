@@ -31,14 +31,7 @@ using Vector = std::vector<float>;
 
 namespace {
 
-Vector normalised(const std::vector<double>& v) {
-    double norm = 0;
-    for (double x : v) norm += x * x;
-    norm = std::sqrt(norm);
-    Vector out(v.size());
-    for (std::size_t i = 0; i < v.size(); ++i) out[i] = static_cast<float>(v[i] / norm);
-    return out;
-}
+using fptest::normalised;
 
 Vector random_unit(std::mt19937_64& rng, std::size_t dimension) {
     std::normal_distribution<double> normal;

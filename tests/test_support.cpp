@@ -156,6 +156,15 @@ void write_bytes(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
     if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
+std::vector<float> normalised(const std::vector<double>& v) {
+    double norm = 0;
+    for (double x : v) norm += x * x;
+    norm = std::sqrt(norm);
+    std::vector<float> out(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) out[i] = static_cast<float>(v[i] / norm);
+    return out;
+}
+
 void write_text(const fs::path& path, const std::string& text) {
     write_bytes(path, std::vector<std::uint8_t>(text.begin(), text.end()));
 }

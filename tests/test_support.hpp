@@ -120,6 +120,8 @@ private:
 
 void write_bytes(const fs::path& path, const std::vector<std::uint8_t>& bytes);
 void write_text(const fs::path& path, const std::string& text);
+// v scaled to unit L2 norm, as float (the vectors of gallery tests).
+std::vector<float> normalised(const std::vector<double>& v);
 std::vector<std::uint8_t> read_bytes(const fs::path& path);
 std::string read_text(const fs::path& path);
 
