@@ -31,7 +31,11 @@ public:
     const QualityAssessor& quality() const override { return *quality_; }
     LivenessChecker& liveness() override { return *liveness_; }
 
-    ProbeAssessment assess_probe(const std::vector<cv::Mat>& frames) override {
+    ProbeAssessment assess_probe(const std::vector<cv::Mat>& frames) override { return assess(frames, std::nullopt); }
+
+    // The probe's frames, quality and liveness; a liveness decided elsewhere (a challenge session)
+    // is taken as it is instead of running the passive model again.
+    ProbeAssessment assess(const std::vector<cv::Mat>& frames, const std::optional<LivenessReport>& decided) {
         if (frames.empty()) throw Error(ErrorCode::invalid_argument, "no probe image");
         ProbeAssessment probe;
         for (std::size_t i = 0; i < frames.size(); ++i) {
@@ -39,7 +43,7 @@ public:
             probe.frames.push_back(naming(role, [&] { return engine_->analyze(frames[i]); }));
             probe.quality.push_back(quality_->assess(probe.frames.back(), QualityProfile::selfie));
         }
-        probe.liveness = liveness_->assess(probe.frames);
+        probe.liveness = decided ? *decided : liveness_->assess(probe.frames);
         std::vector<double> quality(frames.size());
         for (std::size_t i = 0; i < frames.size(); ++i) quality[i] = mean_quality_score(probe.quality[i]);
         probe.best_frame = static_cast<int>(std::max_element(quality.begin(), quality.end()) - quality.begin());
@@ -54,8 +58,7 @@ public:
         result.match.threshold = calibration_.threshold_for(options.fmr);
         result.match.reference = naming("reference image", [&] { return engine_->analyze(reference); });
         result.reference_quality = quality_->assess(result.match.reference, QualityProfile::document);
-        result.probe = assess_probe(frames);
-        if (options.liveness_decided) result.probe.liveness = *options.liveness_decided;
+        result.probe = assess(frames, options.liveness_decided);
         result.match.probe = result.probe.frames[result.probe.best_frame];
         result.match.similarity =
             similarity(result.match.reference.face_template(), result.match.probe.face_template());
